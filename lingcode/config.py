@@ -53,6 +53,10 @@ class ModelConfig(_Section):
     """Most tokens one reply may have."""
     constrain: bool = True
     """Constrain decoding with the edit grammar where the server supports it."""
+    engine: Literal["auto", "llama-cpp", "llama-cpp-python", "vllm", "openai"] = "auto"
+    """Which server software answers (it decides how grammars are sent); auto asks the server."""
+    retry_backoff: float = Field(default=0.5, ge=0)
+    """Seconds before the first retry; doubled for each further one (a Retry-After header wins)."""
 
 
 class ServeConfig(_Section):
@@ -72,6 +76,8 @@ class ServeConfig(_Section):
     """CPU threads for llama.cpp; unset uses all cores."""
     ctx_size: int = Field(default=8192, gt=0)
     """llama.cpp context size in tokens."""
+    chat_format: str | None = None
+    """llama-cpp-python chat format; unset: "gemma" for the embedded model, else the GGUF's own template."""
     startup_timeout: float = Field(default=300.0, gt=0)
     """Seconds to wait for the server to become healthy."""
     max_model_len: int | None = Field(default=None, gt=0)
@@ -84,6 +90,8 @@ class ServeConfig(_Section):
     """vLLM --gpu-memory-utilization."""
     speculative_ngram: bool = False
     """Enable vLLM n-gram (prompt lookup) speculative decoding: edits copy much of their input."""
+    speculative_tokens: int = Field(default=4, gt=0, le=16)
+    """Tokens proposed per step by n-gram speculative decoding."""
     extra_args: list[str] = Field(default_factory=list)
     """Extra arguments appended to the server command."""
 
@@ -116,6 +124,14 @@ class LoopConfig(_Section):
     """Seconds one check run may take before its whole process group is killed."""
     auto_apply: bool = True
     """Apply edits without asking (the UI asks per file when this is off)."""
+    check_first: bool = True
+    """Run the checks before the first model call and show the model their failures."""
+    max_format_retries: int = Field(default=3, ge=0)
+    """Replies in a row that cannot be read as edits before the run ends with status `unparseable`."""
+    max_context_requests: int = Field(default=4, ge=0)
+    """Times per run the model may ask for more files or symbols (not counted as edit rounds)."""
+    repeat_limit: int = Field(default=3, ge=2)
+    """The same edit, or the same failure, this many times in a row ends the run."""
 
 
 class ReviewConfig(_Section):
@@ -127,6 +143,8 @@ class ReviewConfig(_Section):
     """In hook mode, exit 3 instead of 0 when the model is down or too slow."""
     fail_on: Literal["info", "warning", "error", "never"] = "error"
     """Lowest finding severity that makes the exit code 1."""
+    hook_definitions: bool = False
+    """In hook mode, also look up definitions in the symbol index (0.1-0.5 s more on large repositories)."""
 
 
 class TrustConfig(_Section):

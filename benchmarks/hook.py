@@ -1,0 +1,177 @@
+"""Benchmark the pre-commit hook's own overhead: everything but the model's time.
+
+A large repository is generated (default 5,000 Python files in 50 packages), committed, its git index and
+lingcode's symbol index warmed; lingcode's hook is installed with `lingcode hook install`. Then for commits
+touching 1 and 50 files, the installed hook script is run exactly as git runs it (cwd at the root,
+GIT_INDEX_FILE unset) against a scripted model server that answers at once, so the measured time is the
+hook's: shell, interpreter start, imports, reading the staged diff, related-code search, prompt rendering,
+the HTTP round trips and writing the result. Target: <= 300 ms.
+
+    .venv/bin/python benchmarks/hook.py [--files 5000] [--repeat 7] [--out benchmarks/results/hook.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from lingcode.model.scripted import ScriptedServer
+from lingcode.run import hook
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "bench",
+    "GIT_AUTHOR_EMAIL": "bench@lingcode.invalid",
+    "GIT_COMMITTER_NAME": "bench",
+    "GIT_COMMITTER_EMAIL": "bench@lingcode.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+CLEAN = "THINK\nfine\nEND THINK\nFINDINGS:\nNO FINDINGS\n"
+
+
+def module_text(index: int, total: int) -> str:
+    """A plausible module: three functions, one calling into another module."""
+    other = (index * 7 + 3) % total
+    return (
+        f'"""Module {index}."""\n\n'
+        f"from pkg{other // 100}.mod{other} import compute_{other}\n\n\n"
+        f"def compute_{index}(value):\n"
+        f'    """Scale a value."""\n'
+        f"    total = value * {index % 13 + 1}\n"
+        f"    for step in range(3):\n"
+        f"        total += step\n"
+        f"    return total\n\n\n"
+        f"def combine_{index}(a, b):\n"
+        f"    return compute_{index}(a) + compute_{other}(b)\n\n\n"
+        f"class Holder{index}:\n"
+        f"    def __init__(self, value):\n"
+        f"        self.value = value\n\n"
+        f"    def doubled(self):\n"
+        f"        return combine_{index}(self.value, self.value)\n"
+    )
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, env={**os.environ, **GIT_ENV}, capture_output=True)
+
+
+def make_repo(root: Path, files: int) -> None:
+    """Generate and commit the repository."""
+    for i in range(files):
+        path = root / f"pkg{i // 100}" / f"mod{i}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(module_text(i, files), encoding="utf-8")
+    for package in {i // 100 for i in range(files)}:
+        (root / f"pkg{package}" / "__init__.py").write_text("", encoding="utf-8")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "generated")
+
+
+def stage_change(root: Path, count: int, files: int, round_no: int) -> None:
+    """Change the body of `count` functions spread over the repository and stage them."""
+    paths = []
+    for k in range(count):
+        i = (k * (files // max(count, 1))) % files
+        path = root / f"pkg{i // 100}" / f"mod{i}.py"
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("total += step", f"total += step * {round_no + 2}", 1), encoding="utf-8")
+        paths.append(str(path.relative_to(root)))
+    git(root, "add", *paths)
+
+
+def time_hook(root: Path, env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(hook.hooks_dir(root) / "pre-commit")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    took = time.perf_counter() - started
+    if done.returncode != 0 or done.stderr:
+        raise SystemExit(f"hook failed ({done.returncode}): {done.stderr.strip()}")
+    return took
+
+
+def time_command(args: list[str], repeat: int) -> float:
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        runs.append(time.perf_counter() - started)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=None, help="Write a markdown report here.")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="lingcode-hook-bench-"))
+    try:
+        rows = run(scratch, args.files, args.repeat)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    python_start = time_command([sys.executable, "-c", "pass"], args.repeat)
+    report = render(rows, args.files, args.repeat, python_start)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report, encoding="utf-8")
+
+
+def run(scratch: Path, files: int, repeat: int) -> list[tuple[int, float, float, float]]:
+    root = scratch / "repo"
+    root.mkdir()
+    make_repo(root, files)
+    hook.install(root, python=sys.executable)
+    git(root, "status", "--porcelain")  # warm the git index (stat info)
+    rows = []
+    with ScriptedServer([]) as server:
+        env = {**os.environ, **GIT_ENV, "LINGCODE_MODEL_BASE_URL": server.base_url}
+        env.pop("GIT_INDEX_FILE", None)
+        for round_no, count in enumerate((1, 50)):
+            stage_change(root, count, files, round_no)
+            server.add(CLEAN)
+            time_hook(root, env)  # warm: the symbol index learns the changed blobs, the OS caches files
+            runs = []
+            for _ in range(repeat):
+                server.add(CLEAN)
+                runs.append(time_hook(root, env))
+            rows.append((count, statistics.median(runs), min(runs), max(runs)))
+            git(root, "commit", "-q", "--no-verify", "-m", f"round {round_no}")
+    return rows
+
+
+def render(rows: list[tuple[int, float, float, float]], files: int, repeat: int, python_start: float) -> str:
+    lines = [
+        "# Pre-commit hook overhead",
+        "",
+        f"`benchmarks/hook.py --files {files} --repeat {repeat}`: a generated repository of {files} Python "
+        "files, warm git and symbol indexes, the installed hook script run as git runs it, against a "
+        "scripted server answering at once (so this is lingcode's time, not the model's). Target: <= 300 ms.",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"bare interpreter start (`python -c pass`): {python_start * 1000:.0f} ms.",
+        "",
+        "| files in commit | median | min | max |",
+        "|---:|---:|---:|---:|",
+    ]
+    for count, median, low, high in rows:
+        lines.append(f"| {count} | {median * 1000:.0f} ms | {low * 1000:.0f} ms | {high * 1000:.0f} ms |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

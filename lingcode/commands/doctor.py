@@ -1,0 +1,41 @@
+"""`lingcode doctor`: check the model server: reachability, model, context window, grammar, speed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lingcode.commands.common import load, model_options, resolve_root, root_option
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@model_options
+@root_option
+@click.pass_context
+def command(
+    ctx: click.Context, as_json: bool, model_url: str | None, model_name: str | None, root: Path | None
+) -> int:
+    """Check the model server and time a short completion.
+
+    Without a configured server (--model-url or model.base_url) it starts or reuses the embedded one.
+    Exit code 3 when the server cannot be reached or fails.
+    """
+    from lingcode.model import open_model
+    from lingcode.model.doctor import diagnose
+
+    config = load(ctx, resolve_root(root), {"model.base_url": model_url, "model.model": model_name})
+
+    def progress(message: str) -> None:
+        click.echo(f"lingcode: {message}", err=True)
+
+    with open_model(config, progress) as client:
+        report = diagnose(client)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    return 0

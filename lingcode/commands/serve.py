@@ -1,0 +1,106 @@
+"""`lingcode serve`: start a model server (embedded llama.cpp, or vLLM on GPU hosts), or stop the embedded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lingcode.commands.common import load, resolve_root, root_option
+
+
+def _say(message: str) -> None:
+    click.echo(f"lingcode: {message}", err=True)
+
+
+def _out(line: str) -> None:
+    click.echo(line)
+
+
+@click.command("serve")
+@click.option(
+    "--engine", type=click.Choice(["llama-cpp", "vllm"]), default=None, help="Server (default: llama-cpp)."
+)
+@click.option("--model", "model", default=None, help="A GGUF file (llama-cpp) or a model id or path (vllm).")
+@click.option("--host", default=None, help="Address to bind (default: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default: a free one).")
+@click.option(
+    "--ctx-size", type=click.IntRange(min=1), default=None, help="llama.cpp context size in tokens."
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="llama.cpp CPU threads.")
+@click.option("--max-model-len", type=click.IntRange(min=1), default=None, help="vLLM --max-model-len.")
+@click.option(
+    "--tensor-parallel-size", "-tp", type=click.IntRange(min=1), default=None, help="vLLM GPUs per node."
+)
+@click.option("--pipeline-parallel-size", "-pp", type=click.IntRange(min=1), default=None, help="vLLM nodes.")
+@click.option("--gpu-memory-utilization", type=click.FloatRange(0, 1, min_open=True), default=None)
+@click.option(
+    "--speculative-ngram/--no-speculative-ngram", default=None, help="vLLM n-gram speculative decoding."
+)
+@click.option("--print-command", is_flag=True, help="Print the server command line and exit.")
+@click.option(
+    "--detach", is_flag=True, help="Start the embedded server in the background (or reuse it) and exit."
+)
+@click.option("--stop", is_flag=True, help="Stop the embedded server started in the background.")
+@root_option
+@click.pass_context
+def command(
+    ctx: click.Context,
+    engine: str | None,
+    model: str | None,
+    host: str | None,
+    port: int | None,
+    ctx_size: int | None,
+    threads: int | None,
+    max_model_len: int | None,
+    tensor_parallel_size: int | None,
+    pipeline_parallel_size: int | None,
+    gpu_memory_utilization: float | None,
+    speculative_ngram: bool | None,
+    print_command: bool,
+    detach: bool,
+    stop: bool,
+    root: Path | None,
+) -> int:
+    """Start a model server and print its base URL on stdout; Ctrl-C or SIGTERM stops it.
+
+    The default engine serves the embedded Gemma 3 270M (or --model FILE.gguf) with llama.cpp on this
+    machine. `--engine vllm` runs `vllm serve` on a GPU host (see lingcode/model/VLLM.md for multi-node).
+    """
+    from lingcode.model import embedded, serve
+    from lingcode.model.vllm import shell_line, vllm_command
+
+    if stop:
+        stopped = embedded.stop_embedded()
+        _say(
+            f"stopped the embedded model server (pid {stopped.pid})"
+            if stopped
+            else "no embedded server is running"
+        )
+        return 0
+    flags: dict[str, object] = {
+        "serve.engine": engine,
+        "serve.host": host,
+        "serve.port": port,
+        "serve.ctx_size": ctx_size,
+        "serve.threads": threads,
+        "serve.max_model_len": max_model_len,
+        "serve.tensor_parallel_size": tensor_parallel_size,
+        "serve.pipeline_parallel_size": pipeline_parallel_size,
+        "serve.gpu_memory_utilization": gpu_memory_utilization,
+        "serve.speculative_ngram": speculative_ngram,
+    }
+    config = load(ctx, resolve_root(root), flags).serve
+    if model is not None:
+        key = "vllm_model" if config.engine == "vllm" else "model_path"
+        config = config.model_copy(update={key: model})
+    if config.engine == "vllm":
+        if print_command:
+            _out(shell_line(vllm_command(config, config.port or 8000)))
+            return 0
+        return serve.serve_vllm(config, _say, _out)
+    if print_command:
+        model_path = embedded.model_file(config, _say)
+        _out(shell_line(embedded.llama_command(config, model_path, config.port or 8080)))
+        return 0
+    return serve.serve_embedded(config, _say, _out, detach=detach)

@@ -1,0 +1,178 @@
+"""The context engine's entry points: bring the index up to date, rank, render within a budget."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lingcode.config import ContextConfig
+from lingcode.context import index as idx
+from lingcode.context.files import list_files
+from lingcode.context.index import FileRecord
+
+if TYPE_CHECKING:
+    from lingcode.context.rank import Ranked
+from lingcode.context.tokens import counter
+
+
+@dataclass(frozen=True)
+class RankedFile:
+    """A candidate file: repo-relative path, score in [0, 1], whether its text is in the context, and why.
+
+    `included` is true for files sent whole and for top files too large for that, sent as an excerpt of
+    the parts matching the task (listed in `Context.excerpted`); the map lists the others' definitions.
+    """
+
+    path: str
+    score: float
+    included: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """The context for a task: every candidate file in rank order, the rendered text and its token count."""
+
+    files: list[RankedFile]
+    text: str
+    tokens: int
+    budget: int
+    excerpted: list[str] = field(default_factory=list)
+    """Included files too large to send whole, sent as excerpts of the parts matching the task."""
+
+
+@dataclass
+class Snapshot:
+    """The index brought up to date: an open connection and one record per candidate file."""
+
+    conn: sqlite3.Connection
+    blobs: dict[str, str]
+    changed: list[str]
+    _records: list[FileRecord] | None = None
+
+    @property
+    def records(self) -> list[FileRecord]:
+        """One record per candidate file, in path order (loaded on first use: a cached map needs none)."""
+        if self._records is None:
+            self._records = idx.load_records(self.conn, self.blobs)
+        return self._records
+
+
+def snapshot(root: Path, config: ContextConfig | None = None, progress: bool = True) -> Snapshot:
+    """List the repository's files, parse those the index lacks (in parallel), and load every record."""
+    config = config or ContextConfig()
+    listing = list_files(root)
+    conn = idx.connect(listing.root)
+    blobs = idx.current_blobs(conn, listing)
+    known = {b for (b,) in conn.execute("SELECT blob FROM blobs")}
+    missing: dict[str, str] = {}
+    for path, blob in blobs.items():
+        if blob not in known and blob not in missing.values():
+            missing[path] = blob
+    if missing:
+        draw = idx.tty_progress("indexing") if progress else None
+        idx.store(conn, idx.parse_missing(listing.root, sorted(missing.items()), config.max_file_bytes, draw))
+        idx.collect_garbage(conn, set(blobs.values()))
+    conn.commit()
+    changed = [p for p in listing.others if p in blobs]
+    return Snapshot(conn, blobs, changed)
+
+
+def build_context(
+    task: str,
+    root: Path,
+    budget: int,
+    named_files: Sequence[str] = (),
+    *,
+    config: ContextConfig | None = None,
+    count_tokens: Callable[[str], int | None] | None = None,
+) -> Context:
+    """Rank the repository's files for `task` and render the best context that fits `budget` tokens."""
+    config = config or ContextConfig()
+    records, ranked = rank_context(task, root, named_files, config)
+    return render_context(records, ranked, root, budget, config, count_tokens, task)
+
+
+def rank_context(
+    task: str, root: Path, named_files: Sequence[str] = (), config: ContextConfig | None = None
+) -> tuple[list[FileRecord], list[Ranked]]:
+    """Bring the index up to date and rank every candidate file for the task."""
+    from lingcode.context.git import changed_files
+    from lingcode.context.rank import rank_files
+
+    config = config or ContextConfig()
+    root = root.resolve()
+    snap = snapshot(root, config, progress=True)
+    try:
+        changed = changed_files(root)
+        ranked = rank_files(snap.conn, snap.records, task, named_files, changed)
+        if config.embed and task:
+            from lingcode.context.embed import rerank
+
+            ranked = rerank(snap.conn, root, snap.records, ranked, task)
+        return snap.records, ranked
+    finally:
+        snap.conn.close()
+
+
+def render_context(
+    records: list[FileRecord],
+    ranked: list[Ranked],
+    root: Path,
+    budget: int,
+    config: ContextConfig | None = None,
+    count_tokens: Callable[[str], int | None] | None = None,
+    task: str = "",
+) -> Context:
+    """Render ranked files within the budget and mark which went in (whole, or excerpted for the task)."""
+    from lingcode.context.render import reader, render
+
+    config = config or ContextConfig()
+    count, exact = counter(count_tokens)
+    read = reader(root.resolve(), config.redact_secrets, config.max_file_bytes)
+    out = render(records, [r.index for r in ranked], budget, count, exact, read, task=task)
+    files = [
+        RankedFile(records[r.index].path, round(r.score, 6), records[r.index].path in out.full, r.reason)
+        for r in ranked
+    ]
+    return Context(files, out.text, out.tokens, budget, sorted(out.excerpted))
+
+
+def repo_map(root: Path, budget: int, config: ContextConfig | None = None) -> str:
+    """The ranked repository map with no task (PageRank personalised by the work tree's changes).
+
+    An unchanged repository answers from the index's cache of rendered maps without ranking again.
+    """
+    config = config or ContextConfig()
+    root = root.resolve()
+    snap = snapshot(root, config, progress=True)
+    try:
+        digest = hashlib.sha1(f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}".encode())
+        for path in sorted(snap.blobs):
+            digest.update(f"{path}\0{snap.blobs[path]}\0".encode("utf-8", "surrogateescape"))
+        digest.update("\0".join(snap.changed).encode("utf-8", "surrogateescape"))
+        key = digest.hexdigest()
+        row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return str(row[0])
+        text = _render_map(snap, root, budget, config)
+        with snap.conn:
+            snap.conn.execute("DELETE FROM rendered")  # only the latest state is worth keeping
+            snap.conn.execute("INSERT INTO rendered VALUES (?, ?, ?)", (key, text, 0))
+        return text
+    finally:
+        snap.conn.close()
+
+
+def _render_map(snap: Snapshot, root: Path, budget: int, config: ContextConfig) -> str:
+    from lingcode.context.rank import rank_files
+    from lingcode.context.render import reader, render
+
+    ranked = rank_files(snap.conn, snap.records, "", (), snap.changed)
+    count, exact = counter(None)
+    read = reader(root, config.redact_secrets, config.max_file_bytes)
+    return render(snap.records, [r.index for r in ranked], budget, count, exact, read, full_limit=0).text

@@ -1,0 +1,85 @@
+"""Excerpts of files too large to send whole: the definitions a task points at, verbatim, the rest elided.
+
+A file's leaf definitions (functions, methods, constants: definitions holding no other definition) are
+scored by how many of the task's terms they contain, with a bonus when the task names them. The best
+ones go in verbatim, in file order, each under the signature lines of the classes that enclose it, with
+`⋮` where lines are left out, while the excerpt fits the room it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lingcode.context.index import Def
+from lingcode.context.terms import terms
+from lingcode.context.tokens import TokenCounter
+
+_MIN_SCORE = 2.0
+
+
+def _leaves(defs: Sequence[Def]) -> list[Def]:
+    out = []
+    for d in defs:
+        inner = any(
+            o is not d and d[2] <= o[2] and o[3] <= d[3] and (o[2], o[3]) != (d[2], d[3]) for o in defs
+        )
+        if not inner:
+            out.append(d)
+    return out
+
+
+def _score(unit: Def, lines: list[str], task_terms: set[str], task_words: set[str]) -> float:
+    body = "".join(lines[unit[2] - 1 : unit[3]])
+    found = task_terms.intersection(terms(body))
+    return len(found) + (6.0 if unit[0] in task_words else 0.0)
+
+
+def excerpt(
+    path: str,
+    text: str,
+    defs: Sequence[Def],
+    task: str,
+    room: int,
+    count: TokenCounter,
+) -> str | None:
+    """A fenced excerpt of `text` within `room` tokens, or None when nothing in it matches the task."""
+    if not defs or not task:
+        return None
+    lines = text.splitlines(keepends=True)
+    task_terms = set(terms(task))
+    task_words = set(task.replace(".", " ").replace("(", " ").split())
+    scored = sorted(
+        ((s, d) for d in _leaves(defs) if (s := _score(d, lines, task_terms, task_words)) >= _MIN_SCORE),
+        key=lambda item: (-item[0], item[1][2]),
+    )
+    if not scored:
+        return None
+    head = f"### {path} (excerpt: the parts that match the task; ⋮ marks lines left out)\n```\n"
+    tail = "```\n\n"
+    chosen: list[Def] = []
+    used = count(head) + count(tail)
+    for _score_value, unit in scored:
+        cost = count("".join(lines[unit[2] - 1 : unit[3]])) + count("⋮\n") + 10
+        if used + cost > room:
+            continue
+        chosen.append(unit)
+        used += cost
+    if not chosen:
+        return None
+    shown: set[int] = set()
+    for unit in chosen:
+        shown.update(range(unit[2] - 1, unit[3]))
+        for outer in defs:  # the signature lines of enclosing classes keep the excerpt readable
+            if outer[2] < unit[2] and unit[3] <= outer[3]:
+                shown.add(outer[2] - 1)
+    body: list[str] = []
+    previous = -1
+    for number in sorted(shown):
+        if number != previous + 1:
+            body.append("⋮\n")
+        body.append(lines[number] if lines[number].endswith("\n") else lines[number] + "\n")
+        previous = number
+    if previous < len(lines) - 1:
+        body.append("⋮\n")
+    result = head + "".join(body) + tail
+    return result if count(result) <= room else None

@@ -1,0 +1,268 @@
+"""The on-disk index: per-file tags and term counts in SQLite, keyed by content, built in parallel.
+
+Where it lives (see `index_path`): inside a git repository, `<git common dir>/lingcode/index.sqlite`
+(so every worktree of a clone shares it and `git clean` never touches it); outside one,
+`$XDG_CACHE_HOME/lingcode/index/<hash of the path>.sqlite`. Delete the file, or run
+`lingcode map --clear-cache`, to rebuild from scratch.
+
+Rows are keyed by the git blob id of the content: tracked files that git reports unmodified take the id
+from the git index without being read; other files are hashed once and remembered by size and mtime.
+An unchanged file is therefore never parsed twice, across branches and renames alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from lingcode.config import cache_home
+from lingcode.context.files import Listing, classify, git_dir
+
+SCHEMA_VERSION = "3"
+_PARALLEL_MIN = 64
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS blobs (blob TEXT PRIMARY KEY, status TEXT, length INTEGER, data BLOB);
+CREATE TABLE IF NOT EXISTS postings (term TEXT, blob TEXT, tf INTEGER);
+CREATE INDEX IF NOT EXISTS postings_term ON postings (term);
+CREATE INDEX IF NOT EXISTS postings_blob ON postings (blob);
+CREATE TABLE IF NOT EXISTS stats (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, blob TEXT);
+CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, text TEXT, tokens INTEGER);
+"""
+
+Def = tuple[str, str, int, int, str]
+"""(name, kind, line, end_line, signature) as stored."""
+
+
+@dataclass
+class FileRecord:
+    """What the index knows about one candidate file."""
+
+    path: str
+    blob: str
+    status: str
+    """"" when indexed; otherwise why its content is left out (binary, large, generated, ...)."""
+    language: str | None
+    definitions: list[Def]
+    references: list[str]
+    length: int
+    """Number of terms in the file (BM25 document length)."""
+
+
+def index_path(root: Path) -> Path:
+    """Where the SQLite index of the repository at root lives (see the module docstring)."""
+    gdir = git_dir(root.resolve())
+    if gdir is not None:
+        return gdir / "lingcode" / "index.sqlite"
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return cache_home() / "index" / f"{digest}.sqlite"
+
+
+def clear_index(root: Path) -> bool:
+    """Delete the repository's index; True when there was one."""
+    path = index_path(root)
+    found = False
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            Path(str(path) + suffix).unlink()
+            found = True
+    return found
+
+
+def connect(root: Path) -> sqlite3.Connection:
+    """Open (creating if needed) the index; an unwritable location falls back to an in-memory one."""
+    path = index_path(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=10.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    except (OSError, sqlite3.Error):
+        conn = sqlite3.connect(":memory:")
+        conn.executescript(_SCHEMA)
+        row = None
+    if row is None or row[0] != SCHEMA_VERSION:
+        # an older layout or older queries: start again rather than mix results
+        conn.executescript(
+            "DELETE FROM blobs; DELETE FROM postings; DELETE FROM stats; DELETE FROM rendered;"
+        )
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.commit()
+    return conn
+
+
+def blob_id(data: bytes) -> str:
+    """The git blob id of some content."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _resolve_others(conn: sqlite3.Connection, root: Path, paths: list[str]) -> dict[str, str]:
+    """Blob ids of modified/untracked files, hashing only those whose size or mtime changed."""
+    known = {p: (s, m, b) for p, s, m, b in conn.execute("SELECT path, size, mtime_ns, blob FROM stats")}
+    out: dict[str, str] = {}
+    fresh: list[tuple[str, int, int, str]] = []
+    for rel in paths:
+        try:
+            st = os.lstat(root / rel)
+            if not os.path.isfile(root / rel) or os.path.islink(root / rel):
+                continue
+            cached = known.get(rel)
+            if cached and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+                out[rel] = cached[2]
+                continue
+            blob = blob_id((root / rel).read_bytes())
+        except OSError:
+            continue  # deleted or unreadable since git listed it
+        out[rel] = blob
+        fresh.append((rel, st.st_size, st.st_mtime_ns, blob))
+    if fresh:
+        conn.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?)", fresh)
+    return out
+
+
+def current_blobs(conn: sqlite3.Connection, listing: Listing) -> dict[str, str]:
+    """Path -> blob id for every candidate file that still exists."""
+    blobs = dict(listing.blobs)
+    blobs.update(_resolve_others(conn, listing.root, listing.others))
+    return blobs
+
+
+Parsed = tuple[str, str, str, int, bytes, dict[str, int]]
+"""(path, blob, status, length, marshalled (language, defs, refs), term counts)."""
+
+
+def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None:
+    """Read and tag one file (runs in worker processes); None when it vanished or cannot be read."""
+    from lingcode.context.tags import extract, language_of
+    from lingcode.context.terms import term_counts
+
+    try:
+        with open(os.path.join(root, path), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None
+    lang = language_of(path)
+    status = classify(path, data, max_bytes)
+    defs: list[Def] = []
+    refs: list[str] = []
+    counts: dict[str, int] = {}
+    if not status:
+        text = data.decode("utf-8")
+        counts = term_counts(text)
+        if lang is not None:
+            try:
+                tags = extract(lang, data)
+            except Exception:  # a grammar crash on odd input must not stop the index; keep the file by path
+                tags = None
+            if tags is not None:
+                defs = [(d.name, d.kind, d.line, d.end_line, d.signature) for d in tags.definitions]
+                refs = tags.references
+    payload = marshal.dumps((lang, defs, refs))
+    return path, blob, status, sum(counts.values()), payload, counts
+
+
+def _parse_chunk(args: tuple[str, list[tuple[str, str]], int]) -> list[Parsed]:
+    root, items, max_bytes = args
+    return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes)) is not None]
+
+
+def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def parse_missing(
+    root: Path, missing: list[tuple[str, str]], max_bytes: int, progress: Callable[[int, int], None] | None
+) -> Iterable[Parsed]:
+    """Parse files not yet in the index, in a process pool when there are many."""
+    if len(missing) < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+        for done, (path, blob) in enumerate(missing, 1):
+            parsed = parse_file(str(root), path, blob, max_bytes)
+            if progress:
+                progress(done, len(missing))
+            if parsed is not None:
+                yield parsed
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    from multiprocessing import get_context
+
+    workers = min(os.cpu_count() or 2, 8)
+    jobs = [(str(root), chunk, max_bytes) for chunk in _chunks(missing, 64)]
+    done = 0
+    try:
+        # forkserver: the parent may hold threads (a UI, an HTTP client) that fork would copy half-way
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
+            for results in pool.map(_parse_chunk, jobs):
+                done += 1
+                if progress:
+                    progress(min(done * 64, len(missing)), len(missing))
+                yield from results
+    except (BrokenProcessPool, OSError, RuntimeError):
+        # no worker processes here (an unguarded __main__, a sandbox): finish in this process
+        for _root, chunk, _max in jobs[done:]:
+            yield from _parse_chunk((str(root), chunk, max_bytes))
+
+
+def store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
+    """Write parsed files to the index in one transaction."""
+    with conn:
+        for _path, blob, status, length, payload, counts in parsed:
+            conn.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)", (blob, status, length, payload))
+            conn.execute("DELETE FROM postings WHERE blob = ?", (blob,))
+            conn.executemany(
+                "INSERT INTO postings VALUES (?, ?, ?)", ((t, blob, n) for t, n in counts.items())
+            )
+
+
+def load_records(conn: sqlite3.Connection, blobs: dict[str, str]) -> list[FileRecord]:
+    """Records for the given path -> blob map, in path order; files missing from the index are skipped."""
+    wanted = set(blobs.values())
+    rows = {
+        b: (s, n, d)
+        for b, s, n, d in conn.execute("SELECT blob, status, length, data FROM blobs")
+        if b in wanted
+    }
+    out: list[FileRecord] = []
+    for path in sorted(blobs):
+        row = rows.get(blobs[path])
+        if row is None:
+            continue
+        lang, defs, refs = marshal.loads(row[2])
+        out.append(FileRecord(path, blobs[path], row[0], lang, defs, refs, row[1]))
+    return out
+
+
+def collect_garbage(conn: sqlite3.Connection, live: set[str]) -> None:
+    """Drop rows of contents no current file has, once they are a good share of the index."""
+    stored = [b for (b,) in conn.execute("SELECT blob FROM blobs")]
+    dead = [b for b in stored if b not in live]
+    if len(dead) < max(2000, len(stored) // 3):
+        return
+    with conn:
+        conn.executemany("DELETE FROM blobs WHERE blob = ?", ((b,) for b in dead))
+        conn.executemany("DELETE FROM postings WHERE blob = ?", ((b,) for b in dead))
+
+
+def tty_progress(label: str) -> Callable[[int, int], None] | None:
+    """A progress callback drawing a bar on stderr, or None when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def draw(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        sys.stderr.flush()
+
+    return draw

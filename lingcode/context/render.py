@@ -1,0 +1,167 @@
+"""Rendering ranked files into prompt text that fits a token budget exactly.
+
+Layout: the full text of the top files that fit (in rank order, leaving room for the map), then a
+repository map listing the other ranked files with their key definitions: signatures only, bodies
+elided with `⋮`. Files lingcode has no grammar for appear by path. Pieces are added while their counted
+tokens fit; with the model's own tokenizer the whole text is recounted and trimmed until it fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lingcode.context.excerpt import excerpt
+from lingcode.context.index import FileRecord
+from lingcode.context.secrets import redact
+from lingcode.context.tokens import TokenCounter
+from lingcode.errors import UsageError
+
+MAP_HEADER = "## Repository map (ranked; bodies elided with ⋮)\n"
+FULL_HEADER = "## Files\n"
+_MAX_DEFS = 30
+_FULL_CANDIDATES = 6
+_EXCERPT_CANDIDATES = 3
+_MAP_SHARE = 0.2  # of the budget kept for the map once full files are in
+_INDENT = {"method": "    ", "property": "    "}
+
+
+@dataclass
+class Rendered:
+    """The rendered text, its token count and which paths went in as full text."""
+
+    text: str
+    tokens: int
+    full: set[str]
+    """Paths whose text is in: whole, or as an excerpt (those are also in `excerpted`)."""
+    mapped: set[str]
+    excerpted: set[str] = field(default_factory=set)
+
+
+def map_entry(record: FileRecord) -> str:
+    """One file's map entry: its path, then its definitions' signatures with elisions between them."""
+    if record.status or not record.definitions:
+        note = f" ({record.status})" if record.status else ""
+        return f"{record.path}{note}\n"
+    lines = [f"{record.path}:"]
+    defs = record.definitions
+    if len(defs) > _MAX_DEFS:  # keep the outline: classes and top-level functions before methods
+        top = [d for d in defs if d[1] not in _INDENT]
+        defs = sorted((top + [d for d in defs if d[1] in _INDENT])[:_MAX_DEFS], key=lambda d: d[2])
+    for n, (_name, kind, _line, _end, signature) in enumerate(defs):
+        if n and kind not in _INDENT:
+            lines.append("  ⋮")
+        lines.append(f"{_INDENT.get(kind, '  ')}{signature}")
+    return redact("\n".join(lines) + "\n")
+
+
+def full_entry(path: str, text: str) -> str:
+    """A file's full text, fenced, headed by its path."""
+    fence = "````" if "```" in text else "```"
+    return f"### {path}\n{fence}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n\n"
+
+
+def render(
+    records: Sequence[FileRecord],
+    order: Sequence[int],
+    budget: int,
+    count: TokenCounter,
+    exact: bool,
+    read: Callable[[str], str],
+    full_limit: int = _FULL_CANDIDATES,
+    task: str = "",
+) -> Rendered:
+    """Fit full texts (or excerpts) of the top files and the map of the rest into `budget` tokens."""
+    full: list[tuple[str, str, int]] = []
+    excerpted: set[str] = set()
+    used = 0
+    room = budget - max(int(budget * _MAP_SHARE), count(MAP_HEADER) + count(FULL_HEADER))
+    for position, i in enumerate(order[:full_limit]):
+        rec = records[i]
+        if rec.status:
+            continue
+        try:
+            text = read(rec.path)
+        except UsageError:
+            continue
+        entry = full_entry(rec.path, text)
+        cost = count(entry)
+        if used + cost > room and position < _EXCERPT_CANDIDATES:
+            # too large to send whole: send the parts the task points at, leaving room for the next files
+            left = room - used
+            part = excerpt(rec.path, text, rec.definitions, task, max(left // 2, min(left, 1500)), count)
+            if part is None:
+                continue
+            entry, cost = part, count(part)
+            excerpted.add(rec.path)
+        if used + cost <= room:
+            full.append((rec.path, entry, cost))
+            used += cost
+    head = FULL_HEADER if full else ""
+    used += count(head) + count(MAP_HEADER)
+    names = {p for p, _, _ in full}
+    pieces: list[tuple[str, str]] = []
+    for i in order:
+        rec = records[i]
+        if rec.path in names:
+            continue
+        entry = map_entry(rec)
+        cost = count(entry)
+        if used + cost > budget:
+            if cost <= 12:
+                break  # even a bare path does not fit: the map is full
+            entry = f"{rec.path}\n"
+            cost = count(entry)
+            if used + cost > budget:
+                break
+        pieces.append((rec.path, entry))
+        used += cost
+    out = _assemble(head, full, pieces, budget, count, exact)
+    out.excerpted = excerpted & out.full
+    return out
+
+
+def _assemble(
+    head: str,
+    full: list[tuple[str, str, int]],
+    pieces: list[tuple[str, str]],
+    budget: int,
+    count: TokenCounter,
+    exact: bool,
+) -> Rendered:
+    def join() -> str:
+        return head + "".join(e for _, e, _ in full) + MAP_HEADER + "".join(e for _, e in pieces)
+
+    text = join()
+    tokens = (
+        count(text)
+        if exact
+        else sum(c for *_, c in full) + count(head) + count(MAP_HEADER) + sum(count(e) for _, e in pieces)
+    )
+    # a real tokenizer merges across piece boundaries differently: trim from the tail until it fits
+    while tokens > budget and (pieces or full):
+        if pieces:
+            del pieces[-max(1, len(pieces) // 10) :]
+        else:
+            full.pop()
+        text = join()
+        tokens = count(text)
+    if tokens > budget:
+        text, tokens = "", 0
+    return Rendered(text, tokens, {p for p, _, _ in full}, {p for p, _ in pieces})
+
+
+def reader(root: Path, redact_secrets: bool, max_bytes: int) -> Callable[[str], str]:
+    """A function reading a repo file for a prompt (redacted unless switched off)."""
+    from lingcode.context.files import read_file_for_prompt, safe_path
+
+    def read(path: str) -> str:
+        if redact_secrets:
+            return read_file_for_prompt(root, path, max_bytes)
+        try:
+            return safe_path(root, path).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read") from exc
+
+    return read

@@ -1,0 +1,228 @@
+"""The agent loop: ask the model, apply its edits, run the checks, feed failures back, until green or a limit.
+
+Every way out, success included, is a RunEnded exception raised by the step that found it (see outcomes.py),
+so `run` reads as the happy path.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lingcode.config import Config
+from lingcode.errors import ModelUnavailable
+from lingcode.events import EventSink, Finished, RunStarted
+from lingcode.loop.checkpoint import Checkpoint, diff_since, drop_checkpoint, restore
+from lingcode.loop.limits import Limits
+from lingcode.loop.lock import RunLock
+from lingcode.loop.outcomes import (
+    Applied,
+    IterationLimit,
+    ModelDown,
+    Passed,
+    Proposed,
+    Rejected,
+    RepeatedEdit,
+    RunEnded,
+    RunResult,
+    StillFailing,
+    Unparseable,
+    usage_json,
+)
+from lingcode.loop.requests import answer_requests, find_requests
+from lingcode.loop.workspace import Workspace
+
+if TYPE_CHECKING:
+    from lingcode.edit import ApplyResult, Edit
+    from lingcode.model import ModelClient
+
+__all__ = ["Agent"]
+
+
+class Agent:
+    """Runs one task to an end in one repository and returns a RunResult; emits events to `sink`."""
+
+    def __init__(
+        self,
+        config: Config,
+        model: ModelClient,
+        root: Path,
+        sink: EventSink,
+        *,
+        no_apply: bool = False,
+        log: bool = True,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.config, self.model, self.root, self.sink = config, model, root.resolve(), sink
+        self.no_apply, self.log = no_apply, log
+        self.tests_passed: bool | None = None
+        self.last_rejected = False
+        self.proposed_diff = ""
+        self.checkpoint = checkpoint
+        """The checkpoint to keep (a Session's earlier one); None takes a fresh one before the first edit."""
+
+    def run(self, task: str, cancel: threading.Event | None = None) -> RunResult:
+        """Each turn: reply -> edits (or a context answer) -> apply -> checks -> done or feedback."""
+        started = time.monotonic()
+        self.sink(RunStarted(task, str(self.root)))
+        self.limits = limits = Limits(self.config.loop)
+        try:
+            with RunLock(self.root):
+                self.ws = ws = Workspace(self.config, self.model, self.root, self.sink, log=self.log)
+                ws.checkpoint = self.checkpoint
+                ws.record(
+                    "start", task=task, root=str(self.root), test_cmd=ws.test_cmd, no_apply=self.no_apply
+                )
+                self._begin(task, cancel)
+                while True:
+                    limits.check_time()
+                    reply = ws.ask(cancel)
+                    limits.add_usage(reply.usage)
+                    edits = self._read(reply.text)
+                    if edits is None:
+                        continue  # a format error or a context answer went back; not an edit round
+                    limits.edit_round(repr(edits))
+                    result = ws.apply(edits, dry_run=self.no_apply)
+                    self.last_rejected = not result.ok
+                    if not result.ok:
+                        limits.next_round()
+                        ws.user("edit_rejected", message=result.rejection_message())
+                    elif self.no_apply:
+                        self.proposed_diff = result.diff
+                        raise Proposed("the edits apply cleanly (not written: --no-apply)")
+                    else:
+                        self._verify(result, cancel)
+        except RunEnded as end:
+            return self._finish(end, started)
+        except ModelUnavailable as exc:
+            return self._finish(ModelDown(f"model server unavailable: {exc.message}"), started)
+
+    def _begin(self, task: str, cancel: threading.Event | None) -> None:
+        """The byte-stable prefix: the system prompt, then context and task (with failing tests, if any)."""
+        ws = self.ws
+        ws.say("system", ws.system_prompt())
+        failing = ""
+        if self.config.loop.check_first and ws.test_cmd:
+            first = ws.check((), self.limits.remaining_time(), cancel)
+            if first is not None and not first.passed:
+                failing = ws.failure_text(first)[0]
+        # the failing output names files and functions: it helps the ranking find the code to fix
+        context = ws.build_context(f"{task}\n{failing[-2000:]}" if failing else task)
+        ws.context_paths = [f.path for f in context.files if f.included]
+        ws.user(
+            "task", context=context.text, task=task, check_output=failing, check_command=ws.test_cmd or ""
+        )
+
+    def _read(self, text: str) -> list[Edit] | None:
+        """The reply's edits; None after sending back a format error or the context it asked for."""
+        from lingcode.edit import FormatError, parse_reply
+
+        try:
+            edits = parse_reply(text)
+        except FormatError as exc:
+            self.limits.format_error(exc.message)
+            self.ws.user("format_error", message=exc.message)
+            return None
+        if edits:
+            return edits
+        requests = [] if self.ws.constrained else find_requests(text)
+        if requests and self.limits.context_request():
+            self.ws.record("context_request", requests=[f"{r.kind}:{r.name}" for r in requests])
+            self.ws.user("context_answer", answers=answer_requests(self.root, requests))
+            return None
+        message = "the reply held no SEARCH/REPLACE blocks"
+        self.limits.format_error(message)
+        self.ws.user("format_error", message=message)
+        return None
+
+    def _verify(self, result: ApplyResult, cancel: threading.Event | None) -> None:
+        """Run the checks; raise Passed (or Applied without a command), else send the failure back."""
+        ws, limits = self.ws, self.limits
+        check = ws.check(result.changed_paths, limits.remaining_time(), cancel)
+        if check is None:
+            raise Applied("edits applied; no test command found (set one with --test-cmd)")
+        self.tests_passed = check.passed
+        if check.passed:
+            raise Passed(f"the checks pass after {limits.iterations} round(s) of edits")
+        limits.failure(check.output)
+        limits.next_round()
+        output, trimmed = ws.failure_text(check)
+        remaining = limits.max_iterations - limits.iterations
+        ws.user(
+            "tests_failed",
+            command=check.command,
+            output=output,
+            trimmed=trimmed,
+            diff=ws.changes.diff(),
+            remaining=remaining,
+        )
+
+    def _finish(self, end: RunEnded, started: float) -> RunResult:
+        """Turn the way the run ended into its result: restore on a dead server, log, emit Finished."""
+        ws = getattr(self, "ws", None)
+        changed = ws.changes.changed() if ws is not None else ()
+        if isinstance(end, Unparseable) and changed and self.tests_passed is False:
+            end = StillFailing(f"the checks still fail and the model stopped sending edits ({end.message})")
+        if (
+            isinstance(end, (IterationLimit, RepeatedEdit, Unparseable))
+            and self.last_rejected
+            and not changed
+        ):
+            end = Rejected(f"{end.message}; the last edits were rejected and nothing was changed")
+        diff = self.proposed_diff
+        if ws is not None and ws.checkpoint is not None and changed:
+            if isinstance(end, ModelDown) and ws.checkpoint is not self.checkpoint:
+                # only a checkpoint this run took: an inherited one also holds edits the user accepted earlier
+                restore(self.root, ws.checkpoint)
+                drop_checkpoint(self.root)
+                ws.checkpoint = None
+                end.message += "; the work tree was restored to how it was before the run"
+                changed = ()
+            else:
+                diff = diff_since(self.root, ws.checkpoint, changed)
+        total = time.monotonic() - started
+        timings = {"total_s": round(total, 4)}
+        if ws is not None:
+            timings.update({k: round(v, 4) for k, v in ws.timings.items()})
+            timings["overhead_s"] = round(total - ws.timings["model_s"] - ws.timings["checks_s"], 4)
+        result = RunResult(
+            status=end.status,
+            exit_code=int(end.exit_code),
+            message=end.message,
+            iterations=self.limits.iterations,
+            tests_passed=self.tests_passed,
+            files_changed=changed,
+            usage=self.limits.usage,
+            timings=timings,
+            diff=diff,
+            log_path=str(ws.log.path) if ws is not None and ws.log is not None else None,
+            turns=tuple(ws.turns) if ws is not None else (),
+        )
+        if ws is not None:
+            self.checkpoint = ws.checkpoint
+            ws.record(
+                "end",
+                status=result.status,
+                message=result.message,
+                iterations=result.iterations,
+                tests_passed=result.tests_passed,
+                files_changed=list(changed),
+                usage=usage_json(result.usage),
+                timings=timings,
+            )
+            if ws.log is not None:
+                ws.log.close()
+        self.sink(
+            Finished(
+                result.status,
+                result.iterations,
+                result.tests_passed,
+                changed,
+                result.usage,
+                timings,
+                result.message,
+            )
+        )
+        return result

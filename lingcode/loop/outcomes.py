@@ -1,0 +1,167 @@
+"""How a run ends: small typed exceptions carrying the status, exit code and message, and the RunResult.
+
+The loop reads as its happy path; every way out (success included) is raised from the step that found it
+and caught once, where the result is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lingcode.errors import ExitCode
+from lingcode.events import Usage
+
+__all__ = [
+    "Applied",
+    "Cancelled",
+    "IterationLimit",
+    "ModelDown",
+    "Passed",
+    "Proposed",
+    "Rejected",
+    "RepeatedEdit",
+    "RepeatedFailure",
+    "RunEnded",
+    "RunResult",
+    "StillFailing",
+    "TokenLimit",
+    "Unparseable",
+    "WallTime",
+]
+
+
+class RunEnded(Exception):
+    """Base of every way a run ends; `status` names it and `exit_code` is what headless mode exits with."""
+
+    status = "ended"
+    exit_code = ExitCode.FAILED
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Passed(RunEnded):
+    """The checks pass after the model's edits."""
+
+    status, exit_code = "passed", ExitCode.OK
+
+
+class Applied(RunEnded):
+    """Edits were applied and there is no check command to verify them."""
+
+    status, exit_code = "applied", ExitCode.OK
+
+
+class Proposed(RunEnded):
+    """Edits were validated but not written (--no-apply)."""
+
+    status, exit_code = "proposed", ExitCode.OK
+
+
+class StillFailing(RunEnded):
+    """The model stopped sending edits while the checks still fail."""
+
+    status, exit_code = "failed", ExitCode.FAILED
+
+
+class Unparseable(RunEnded):
+    """The model's replies could not be read as edits, several times in a row."""
+
+    status, exit_code = "unparseable", ExitCode.EDITS_REJECTED
+
+
+class Rejected(RunEnded):
+    """The run ended with the model's edits rejected and nothing changed."""
+
+    status, exit_code = "rejected", ExitCode.EDITS_REJECTED
+
+
+class IterationLimit(RunEnded):
+    """The edit-and-test rounds ran out."""
+
+    status, exit_code = "limit_iterations", ExitCode.LIMIT_REACHED
+
+
+class TokenLimit(RunEnded):
+    """The run used its token budget."""
+
+    status, exit_code = "limit_tokens", ExitCode.LIMIT_REACHED
+
+
+class RepeatedEdit(RunEnded):
+    """The model sent the same edit several times in a row."""
+
+    status, exit_code = "repeated_edit", ExitCode.LIMIT_REACHED
+
+
+class RepeatedFailure(RunEnded):
+    """The checks failed the same way several times in a row."""
+
+    status, exit_code = "repeated_failure", ExitCode.LIMIT_REACHED
+
+
+class WallTime(RunEnded):
+    """The run took longer than its wall-time limit."""
+
+    status, exit_code = "timeout", ExitCode.TIMEOUT
+
+
+class ModelDown(RunEnded):
+    """The model server could not be reached or broke off; the tree was restored."""
+
+    status, exit_code = "model_unavailable", ExitCode.MODEL_UNAVAILABLE
+
+
+class Cancelled(RunEnded):
+    """The user stopped the run."""
+
+    status, exit_code = "cancelled", ExitCode.INTERRUPTED
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did; `to_json()` is the headless JSON result."""
+
+    status: str
+    exit_code: int
+    message: str
+    iterations: int
+    tests_passed: bool | None
+    files_changed: tuple[str, ...]
+    usage: Usage
+    timings: dict[str, float] = field(default_factory=dict)
+    diff: str = ""
+    log_path: str | None = None
+    turns: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data."""
+        return {
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "iterations": self.iterations,
+            "tests_passed": self.tests_passed,
+            "files_changed": list(self.files_changed),
+            "usage": {
+                "prompt": self.usage.prompt_tokens,
+                "completion": self.usage.completion_tokens,
+                "cached": self.usage.cached_tokens,
+            },
+            "timings": dict(self.timings),
+            "turns": [dict(t) for t in self.turns],
+            "log": self.log_path,
+            "diff": self.diff,
+        }
+
+
+def usage_json(usage: Usage) -> dict[str, int]:
+    """A Usage as the JSON object the run log and results use."""
+    data = asdict(usage)
+    return {
+        "prompt": data["prompt_tokens"],
+        "completion": data["completion_tokens"],
+        "cached": data["cached_tokens"],
+    }

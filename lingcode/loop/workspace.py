@@ -1,0 +1,270 @@
+"""The steps a conversation takes in one repository: prompts, model turns, edits, checks, safety and the log.
+
+`Agent` (the headless loop) and `Session` (the interactive API) are both thin drivers of a Workspace.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lingcode.config import Config
+from lingcode.events import (
+    CheckFinished,
+    CheckOutput,
+    CheckStarted,
+    ContextBuilt,
+    EditsApplied,
+    EditsProposed,
+    EditsRejected,
+    EventSink,
+    ModelReplied,
+    Notice,
+)
+from lingcode.loop.changes import Changes
+from lingcode.loop.checkpoint import Checkpoint, create_checkpoint
+from lingcode.loop.checks import CheckResult, detect_test_command, related_command, run_check, trim_output
+from lingcode.loop.outcomes import Cancelled, usage_json
+from lingcode.loop.stream import ReasoningStream
+from lingcode.loop.trajectory import RunLog
+from lingcode.prompts import project_instructions, render
+
+if TYPE_CHECKING:
+    from lingcode.context import Context
+    from lingcode.edit import ApplyResult, Edit
+    from lingcode.model import ModelClient
+    from lingcode.model.reply import Constraint, Reply
+
+__all__ = ["Workspace", "edit_paths"]
+
+
+def edit_paths(edits: Sequence[Edit]) -> list[str]:
+    """Every path a list of edits touches (both sides of a rename)."""
+    paths: list[str] = []
+    for edit in edits:
+        paths.append(edit.path)
+        new_path = getattr(edit, "new_path", None)
+        if isinstance(new_path, str):
+            paths.append(new_path)
+    return paths
+
+
+class Workspace:
+    """Prompts, model turns, edits, checks, checkpoint and run log of one conversation in one repository."""
+
+    def __init__(
+        self, config: Config, model: ModelClient, root: Path, sink: EventSink, *, log: bool = True
+    ) -> None:
+        self.config = config
+        self.model = model
+        self.root = root.resolve()
+        self.sink = sink
+        self.messages: list[dict[str, str]] = []
+        self.log = RunLog(self.root) if log else None
+        self.checkpoint: Checkpoint | None = None
+        self.changes = Changes(self.root)
+        self.test_cmd = config.loop.test_cmd or detect_test_command(self.root)
+        self.timings: dict[str, float] = {"model_s": 0.0, "checks_s": 0.0, "context_s": 0.0}
+        self.turns: list[dict[str, Any]] = []
+        self._info = model.info()
+        self.constrained = bool(config.model.constrain and self._info.supports_grammar)
+
+    # -- prompts ---------------------------------------------------------------------------------------------
+
+    def say(self, role: str, content: str) -> None:
+        """Append one chat message (and log it); earlier messages never change, so the prefix stays cached."""
+        self.messages.append({"role": role, "content": content})
+        self.record("message", role=role, content=content)
+
+    def user(self, template: str, **variables: Any) -> None:
+        """Append a user message rendered from a template, with the format reminder when decoding is free."""
+        text = render(template, self.root, **variables)
+        if not self.constrained:
+            text += render("format_reminder", self.root)
+        self.say("user", text)
+
+    def system_prompt(self) -> str:
+        """The system message: rules, format, worked example and the project's instructions."""
+        cwd = Path.cwd()
+        here = cwd if cwd.is_relative_to(self.root) else self.root
+        instructions = project_instructions(self.root, here)
+        return render("system", self.root, instructions=instructions, constrained=self.constrained)
+
+    def build_context(self, task: str, named_files: Sequence[str] = ()) -> Context:
+        """Ask the context engine what the model should see for `task`, within the prompt budget."""
+        from lingcode.context import build_context
+
+        started = time.monotonic()
+        window = self._info.context_window - self.config.model.max_tokens - 1024
+        budget = max(512, min(self.config.context.budget, window))
+        context = build_context(
+            task,
+            self.root,
+            budget,
+            named_files,
+            config=self.config.context,
+            count_tokens=self.model.count_tokens,
+        )
+        self.timings["context_s"] += time.monotonic() - started
+        included = tuple(f.path for f in context.files if f.included)
+        self.sink(ContextBuilt(included, context.tokens))
+        self.record("context", files=list(included), tokens=context.tokens)
+        return context
+
+    # -- the model -------------------------------------------------------------------------------------------
+
+    def ask(self, cancel: threading.Event | None = None) -> Reply:
+        """One model turn over the conversation so far; streams deltas out and appends the reply."""
+        stream = ReasoningStream(self.sink)
+        constraint = self._constraint()
+        started = time.monotonic()
+        try:
+            reply = self.model.complete(
+                self.messages,
+                constraint=constraint,
+                on_delta=stream.feed,
+                cancel=cancel,
+                max_tokens=self.config.model.max_tokens,
+            )
+        finally:
+            self.timings["model_s"] += time.monotonic() - started
+        if reply.finish_reason == "cancelled" or (cancel is not None and cancel.is_set()):
+            # keep user/assistant turns alternating (some chat templates insist), with what had arrived
+            self.say("assistant", reply.text + "\n[stopped by the user]")
+            raise Cancelled("stopped by the user")
+        self.sink(
+            ModelReplied(reply.text, reply.usage, reply.finish_reason, reply.ttft_s, reply.tokens_per_s)
+        )
+        turn = {
+            "usage": usage_json(reply.usage),
+            "ttft_s": round(reply.ttft_s, 4),
+            "duration_s": round(reply.duration_s, 4),
+            "tokens_per_s": round(reply.tokens_per_s, 2),
+            "finish_reason": reply.finish_reason,
+            "constrained": constraint is not None,
+        }
+        self.turns.append(turn)
+        self.record("reply", **turn)
+        self.say("assistant", reply.text)
+        return reply
+
+    def _constraint(self) -> Constraint | None:
+        if not self.constrained:
+            return None
+        from lingcode.edit.grammar import constrained_grammar
+        from lingcode.model.reply import Constraint
+
+        files: dict[str, str] = {}
+        for rel in self.context_paths:
+            try:
+                files[rel] = (self.root / rel).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+        grammar = constrained_grammar(files, syntax="gbnf")
+        if grammar.fallback:
+            self.record("notice", message=f"grammar fallback: {grammar.reason}")
+        return Constraint(grammar=grammar.text, syntax="gbnf")
+
+    context_paths: Sequence[str] = ()
+    """Files in the prompt, which the constrained grammar lets the model edit."""
+
+    # -- edits -----------------------------------------------------------------------------------------------
+
+    def apply(self, edits: Sequence[Edit], *, dry_run: bool = False) -> ApplyResult:
+        """Apply all edits or none; a checkpoint of the user's work is taken before the first real write."""
+        from lingcode.edit import apply_edits
+
+        if not dry_run:
+            if self.checkpoint is None:
+                self.checkpoint = create_checkpoint(self.root)
+            self.changes.remember(edit_paths(edits))
+        result = apply_edits(list(edits), self.root, dry_run=dry_run)
+        if result.ok:
+            self.sink(EditsProposed(tuple(result.changed_paths), result.diff))
+            if not dry_run:
+                self.sink(EditsApplied(tuple(result.changed_paths), result.diff))
+        else:
+            self.sink(EditsRejected(result.rejection_message()))
+        self.record(
+            "edits",
+            ok=result.ok,
+            dry_run=dry_run,
+            files=result.changed_paths,
+            diff=result.diff,
+            rejection=result.rejection_message(),
+        )
+        return result
+
+    # -- checks ----------------------------------------------------------------------------------------------
+
+    def check(
+        self, changed: Sequence[str], timeout: float, cancel: threading.Event | None = None
+    ) -> CheckResult | None:
+        """Run the tests related to `changed` first, then the full command; None when there is no command."""
+        if not self.test_cmd:
+            return None
+        narrowed = related_command(self.test_cmd, self._related(changed)) if changed else None
+        if narrowed is not None:
+            result = self._run(narrowed, timeout, cancel)
+            if not result.passed:
+                return result
+        return self._run(self.test_cmd, timeout, cancel)
+
+    def _related(self, changed: Sequence[str]) -> list[str]:
+        try:
+            from lingcode.context import related_tests
+
+            return [t for t in related_tests(self.root, list(changed)) if (self.root / t).is_file()]
+        except Exception as exc:  # the narrowed run is an optimisation; the full command still runs
+            self.record("notice", message=f"related tests unavailable: {exc}")
+            return []
+
+    def _run(self, command: str, timeout: float, cancel: threading.Event | None) -> CheckResult:
+        self.sink(CheckStarted(command))
+        result = run_check(
+            command,
+            self.root,
+            max(1.0, min(timeout, self.config.loop.test_timeout)),
+            on_line=lambda line: self.sink(CheckOutput(line)),
+            cancel=cancel,
+        )
+        self.timings["checks_s"] += result.duration_s
+        self.sink(
+            CheckFinished(
+                command, result.passed, result.returncode, result.timed_out, result.duration_s, result.output
+            )
+        )
+        self.record(
+            "check",
+            command=command,
+            passed=result.passed,
+            returncode=result.returncode,
+            timed_out=result.timed_out,
+            duration_s=round(result.duration_s, 4),
+            output=trim_output(result.output, 100, 200, 40_000)[0],
+        )
+        if result.cancelled:
+            raise Cancelled("stopped by the user")
+        return result
+
+    def failure_text(self, result: CheckResult) -> tuple[str, bool]:
+        """The failing output as the model sees it: head and tail, with a note when the run was killed."""
+        output, trimmed = trim_output(result.output)
+        if result.timed_out:
+            output += f"\n[the command ran longer than {self.config.loop.test_timeout:g}s and was killed]"
+        return output, trimmed
+
+    # -- the log ---------------------------------------------------------------------------------------------
+
+    def record(self, kind: str, **data: Any) -> None:
+        """Append a record to the run log (when logging)."""
+        if self.log is not None:
+            self.log.record(kind, **data)
+
+    def notice(self, message: str, level: str = "info") -> None:
+        """Tell the user something (and log it)."""
+        self.sink(Notice(message, level))
+        self.record("notice", message=message, level=level)

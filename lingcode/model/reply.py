@@ -1,0 +1,62 @@
+"""The values the model client hands back and takes in: a Reply, a decoding Constraint, and ServerInfo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from lingcode.events import Usage
+
+Engine = Literal["llama-cpp", "llama-cpp-python", "vllm", "openai"]
+"""Server software: llama.cpp's llama-server, llama-cpp-python's server, vLLM, or another OpenAI-like one."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One whole model reply.
+
+    `finish_reason` is the server's ("stop", "length", ...), or "cancelled" when the caller's cancel event
+    stopped it early (then `text` is what had arrived so far).
+    """
+
+    text: str
+    usage: Usage
+    finish_reason: str | None
+    ttft_s: float
+    """Seconds from sending the request to the first reply text (the whole call when not streaming)."""
+    duration_s: float
+    """Seconds the whole call took, retries included."""
+    tokens_per_s: float
+    """Completion tokens per second of generation (after the first token when streaming)."""
+
+    @property
+    def truncated(self) -> bool:
+        """True when the server stopped because the reply hit max_tokens or the context window."""
+        return self.finish_reason == "length"
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A structured-output constraint for decoding; this layer only carries it to the server.
+
+    `grammar` is the text of the constraint in `syntax`: a GBNF grammar, a regular expression, or a JSON
+    schema (as JSON text).
+    """
+
+    grammar: str
+    syntax: Literal["gbnf", "regex", "json_schema"] = "gbnf"
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What the model server told us about itself (config overrides already applied)."""
+
+    model: str
+    """Model name to put in requests."""
+    context_window: int
+    """Context window in tokens (4096 when neither the server nor the config says)."""
+    supports_grammar: bool
+    """Whether the server takes a decoding grammar (llama.cpp, llama-cpp-python and vLLM do)."""
+    engine: Engine
+    version: str | None = None
+    """The server's version where it reports one (vLLM's /version)."""

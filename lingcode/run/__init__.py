@@ -1,0 +1,1 @@
+"""Ways to run lingcode without the terminal UI: headless runs, batches, reviews and the git hook."""

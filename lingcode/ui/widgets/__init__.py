@@ -1,0 +1,1 @@
+"""The widgets of the interactive session, one per module."""

@@ -1,0 +1,75 @@
+"""The `lingcode context --json` contract and the `lingcode map` command, driven in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lingcode.cli import run_cli
+from lingcode.context import index_path
+from tests.conftest import GitRepoFactory
+from tests.context.helpers import mini_repo
+
+
+def test_context_json_contract(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = mini_repo(make_repo)
+    code = run_cli(
+        [
+            "context",
+            "apply_discount ignores the coupon in Cart.total",
+            "--root",
+            str(root),
+            "--json",
+            "--budget",
+            "600",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    data = json.loads(out)
+    assert list(data) == ["files", "tokens"]
+    assert isinstance(data["tokens"], int) and 0 < data["tokens"] <= 600
+    paths = [f["path"] for f in data["files"]]
+    assert sorted(paths) == sorted(
+        [
+            "README.md",
+            "shop/__init__.py",
+            "shop/cart.py",
+            "shop/cli.py",
+            "shop/pricing.py",
+            "tests/test_cart.py",
+        ]
+    )
+    for entry in data["files"]:
+        assert list(entry) == ["path", "score", "included"]
+        assert isinstance(entry["included"], bool) and isinstance(entry["score"], float)
+    scores = [f["score"] for f in data["files"]]
+    assert scores == sorted(scores, reverse=True)
+    assert paths[0] in ("shop/pricing.py", "shop/cart.py")
+    assert any(f["included"] for f in data["files"])
+
+
+def test_context_text_fits_the_budget(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = mini_repo(make_repo)
+    assert run_cli(["context", "round_price", "--root", str(root), "--budget", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "shop/pricing.py" in out
+    assert len(out.encode()) <= 200 * 3.2 + 1
+
+
+def test_map_and_clear_cache(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    root = mini_repo(make_repo)
+    assert run_cli(["map", "--root", str(root), "--budget", "300"]) == 0
+    assert "class Cart" in capsys.readouterr().out
+    assert index_path(root).exists()
+    assert run_cli(["map", "--root", str(root), "--clear-cache"]) == 0
+    assert not index_path(root).exists()
+    assert "cleared" in capsys.readouterr().err
+
+
+def test_bad_root_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(["map", "--root", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a directory" in err

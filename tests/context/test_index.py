@@ -1,0 +1,95 @@
+"""The index: content-keyed cache invalidation on edit, delete, rename and branch switch."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from lingcode.context.engine import snapshot
+from lingcode.context.index import clear_index, index_path
+from tests.conftest import GitRepoFactory, git
+
+
+def _defs(root: Path) -> dict[str, set[str]]:
+    snap = snapshot(root, progress=False)
+    try:
+        return {r.path: {d[0] for d in r.definitions} for r in snap.records}
+    finally:
+        snap.conn.close()
+
+
+def _blob_rows(root: Path) -> int:
+    with sqlite3.connect(index_path(root)) as conn:
+        return int(conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0])
+
+
+def test_index_lives_in_the_git_dir_and_can_be_cleared(make_repo: GitRepoFactory) -> None:
+    root = make_repo({"a.py": "def alpha():\n    pass\n"})
+    assert _defs(root) == {"a.py": {"alpha"}}
+    assert index_path(root) == root / ".git" / "lingcode" / "index.sqlite"
+    assert index_path(root).exists()
+    assert clear_index(root)
+    assert not index_path(root).exists()
+
+
+def test_edit_is_seen_and_unchanged_files_are_not_parsed_again(make_repo: GitRepoFactory) -> None:
+    root = make_repo({"a.py": "def alpha():\n    pass\n", "b.py": "def beta():\n    pass\n"})
+    assert _defs(root)["a.py"] == {"alpha"}
+    assert _blob_rows(root) == 2
+    (root / "a.py").write_text("def alpha2():\n    pass\n")
+    assert _defs(root) == {"a.py": {"alpha2"}, "b.py": {"beta"}}
+    assert _blob_rows(root) == 3  # one new content; b.py was not parsed again
+    (root / "a.py").write_text("def alpha3():\n    return 1\n")
+    assert _defs(root)["a.py"] == {"alpha3"}
+
+
+def test_delete_and_rename(make_repo: GitRepoFactory) -> None:
+    root = make_repo({"a.py": "def alpha():\n    pass\n", "b.py": "def beta():\n    pass\n"})
+    _defs(root)
+    (root / "b.py").unlink()
+    assert _defs(root) == {"a.py": {"alpha"}}
+    git(root, "mv", "a.py", "renamed.py")
+    rows = _blob_rows(root)
+    assert _defs(root) == {"renamed.py": {"alpha"}}
+    assert _blob_rows(root) == rows  # same content under a new name: no new parse
+
+
+def test_branch_switch(make_repo: GitRepoFactory) -> None:
+    root = make_repo({"a.py": "def on_main():\n    pass\n"})
+    assert _defs(root) == {"a.py": {"on_main"}}
+    git(root, "checkout", "-q", "-b", "feature")
+    (root / "a.py").write_text("def on_feature():\n    pass\n")
+    (root / "new.py").write_text("X_LIMIT = 3\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "feature")
+    assert _defs(root) == {"a.py": {"on_feature"}, "new.py": {"X_LIMIT"}}
+    git(root, "checkout", "-q", "main")
+    rows = _blob_rows(root)
+    assert _defs(root) == {"a.py": {"on_main"}}
+    assert _blob_rows(root) == rows  # main's content was indexed before: nothing parsed
+
+
+def test_untracked_files_are_indexed_and_rehashed_only_on_change(make_repo: GitRepoFactory) -> None:
+    root = make_repo({"a.py": "def alpha():\n    pass\n"})
+    (root / "new.py").write_text("def fresh():\n    pass\n")
+    assert _defs(root)["new.py"] == {"fresh"}
+    (root / "new.py").write_text("def fresher():\n    pass\n")
+    assert _defs(root)["new.py"] == {"fresher"}
+
+
+def test_many_files_are_parsed_in_parallel(make_repo: GitRepoFactory) -> None:
+    files: dict[str, str | bytes] = {
+        f"pkg/mod{i}.py": f"def func_{i}():\n    return {i}\n" for i in range(80)
+    }
+    root = make_repo(files)
+    defs = _defs(root)
+    assert len(defs) == 80
+    assert defs["pkg/mod42.py"] == {"func_42"}
+
+
+def test_outside_git_the_directory_is_walked(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("def alpha():\n    pass\n")
+    (tmp_path / "node_modules").mkdir()
+    (tmp_path / "node_modules" / "dep.js").write_text("function dep() {}\n")
+    assert _defs(tmp_path) == {"src/a.py": {"alpha"}}

@@ -1,0 +1,50 @@
+"""Ranking signals, symbol search and related tests."""
+
+from __future__ import annotations
+
+from lingcode.context import build_context, find_symbol, related_tests
+from lingcode.context.files import is_test_path
+from tests.conftest import GitRepoFactory
+from tests.context.helpers import mini_repo
+
+
+def test_identifier_in_task_ranks_its_definer_first(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    assert build_context("round_price rounds wrongly", root, 500).files[0].path == "shop/pricing.py"
+    assert build_context("the Cart class forgets items", root, 500).files[0].path == "shop/cart.py"
+
+
+def test_traceback_frames_point_at_files(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    task = (
+        'Traceback (most recent call last):\n  File "/usr/lib/site-packages/shop/cli.py", line 7, in main\n'
+    )
+    assert build_context(task, root, 500).files[0].path == "shop/cli.py"
+
+
+def test_files_in_the_diff_rank_high(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    (root / "README.md").write_text("# shop\n\nChanged.\n")
+    top = build_context("unrelated words", root, 500).files[0]
+    assert (top.path, top.reason) == ("README.md", "in diff")
+
+
+def test_find_symbol(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    hits = find_symbol(root, "Cart.total")
+    assert [(h.path, h.kind) for h in hits] == [("shop/cart.py", "method")]
+    assert hits[0].signature.startswith("def total(self")
+    assert find_symbol(root, "no_such_name") == []
+
+
+def test_related_tests(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    assert related_tests(root, ["shop/cart.py"]) == ["tests/test_cart.py"]
+    assert related_tests(root, ["README.md"]) == []
+
+
+def test_is_test_path() -> None:
+    assert (
+        is_test_path("tests/test_cart.py") and is_test_path("pkg/foo_test.go") and is_test_path("a.spec.ts")
+    )
+    assert not is_test_path("shop/cart.py") and not is_test_path("contest.py")

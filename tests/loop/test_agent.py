@@ -1,0 +1,83 @@
+"""The agent loop end to end: real temp git repos, a real scripted HTTP server, real pytest runs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lingcode.events import CheckFinished, EditsApplied, Finished, ModelDelta
+from lingcode.model.scripted import ScriptedServer
+from tests.conftest import GitRepoFactory
+from tests.loop.helpers import (
+    FILES,
+    FIX,
+    FIX_AFTER_WRONG,
+    PYTEST,
+    WRONG_FIX,
+    make_config,
+    run_agent,
+    user_messages,
+)
+
+
+def test_failing_test_fixed_in_one_round(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    events: list[Any] = []
+    with ScriptedServer([FIX]) as server:
+        result = run_agent(root, server.base_url, events, make_config(test_cmd=PYTEST))
+    assert result.status == "passed", result.message
+    assert result.exit_code == 0
+    assert result.iterations == 1
+    assert result.tests_passed is True
+    assert result.files_changed == ("calc.py",)
+    assert "return sum(values) / len(values)" in (root / "calc.py").read_text()
+    assert "+    return sum(values) / len(values)" in result.diff
+    # the first check ran before the model and its failure reached the task message
+    assert "assert 3.0 == 4" in user_messages(server.requests[0])[0]
+    kinds = [type(e) for e in events]
+    assert EditsApplied in kinds and Finished in kinds
+    assert any(isinstance(e, ModelDelta) and e.reasoning for e in events)
+    assert any(isinstance(e, ModelDelta) and not e.reasoning for e in events)
+    assert [e.passed for e in events if isinstance(e, CheckFinished)] == [
+        False,
+        True,
+        True,
+    ]  # before; related tests; full command
+
+
+def test_wrong_fix_corrected_after_failure_feedback(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    with ScriptedServer([WRONG_FIX, FIX_AFTER_WRONG]) as server:
+        result = run_agent(root, server.base_url)
+        second = server.requests[1]
+    assert result.status == "passed", result.message
+    assert result.iterations == 2
+    feedback = user_messages(second)[-1]
+    assert "still fails" in feedback
+    assert "average([2, 4, 6]) == 6.0" in feedback  # the failure of the wrong fix: 12 / 2
+    assert "+    return sum(values) / (len(values) - 1)" in feedback  # the diff so far
+
+
+def test_prefix_is_byte_stable_across_turns(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    with ScriptedServer([WRONG_FIX, FIX_AFTER_WRONG]) as server:
+        run_agent(root, server.base_url)
+        first, second = server.requests[0]["messages"], server.requests[1]["messages"]
+    assert second[: len(first)] == first
+    assert json.dumps(second[: len(first)]) == json.dumps(first)
+    assert [m["role"] for m in second] == ["system", "user", "assistant", "user"]
+    assert second[2]["content"] == WRONG_FIX
+
+
+def test_constrained_decoding_sends_the_grammar_of_the_files_in_context(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    config = make_config()
+    config.model.constrain = True
+    with ScriptedServer([FIX]) as server:  # it mimics llama.cpp, which takes a grammar
+        result = run_agent(root, server.base_url, config=config)
+        body = server.requests[0]
+    assert result.status == "passed"
+    assert "return sum(values) / (len(values) + 1)" in json.dumps(body.get("grammar", ""))
+    system = body["messages"][0]["content"]
+    assert "NEED FILE" not in system  # the grammar has no room for context requests
+    assert "reply with <think>" not in body["messages"][1]["content"].lower()  # no format reminder either
