@@ -1,7 +1,7 @@
 """Benchmark the pre-commit hook's own overhead: everything but the model's time.
 
-A large repository is generated (default 5,000 Python files in 50 packages), committed, its git index and
-lingcode's symbol index warmed; lingcode's hook is installed with `lingcode hook install`. Then for commits
+A large repository is generated (default 5,000 Python files in 50 packages), committed and its git index
+warmed; lingcode's hook is installed as `lingcode hook install` installs it. Then for commits
 touching 1 and 50 files, the installed hook script is run exactly as git runs it (cwd at the root,
 GIT_INDEX_FILE unset) against a scripted model server that answers at once, so the measured time is the
 hook's: shell, interpreter start, imports, reading the staged diff, related-code search, prompt rendering,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,20 +88,41 @@ def stage_change(root: Path, count: int, files: int, round_no: int) -> None:
     git(root, "add", *paths)
 
 
-def time_hook(root: Path, env: dict[str, str]) -> float:
+def time_hook(root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the hook's processes) of one hook run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(hook.hooks_dir(root) / "pre-commit")],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    script = str(hook.hooks_dir(root) / "pre-commit")
+    done = subprocess.run([script], cwd=root, env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0 or done.stderr:
         raise SystemExit(f"hook failed ({done.returncode}): {done.stderr.strip()}")
-    return took
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return took, cpu
+
+
+IMPORTS = (
+    "lingcode.cli",
+    "lingcode.config",
+    "httpx",
+    "lingcode.model.client",
+    "lingcode.prompts",
+    "lingcode.context.secrets",
+    "lingcode.run.review",
+)
+"""What the hook imports, each measured alone in a fresh interpreter (shared dependencies count in each)."""
+
+
+def time_import(module: str, repeat: int) -> float:
+    """Median CPU seconds of a fresh interpreter importing `module`."""
+    runs = []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, capture_output=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        runs.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return statistics.median(runs)
 
 
 def time_command(args: list[str], repeat: int) -> float:
@@ -124,52 +146,67 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     python_start = time_command([sys.executable, "-c", "pass"], args.repeat)
-    report = render(rows, args.files, args.repeat, python_start)
+    imports = [(name, time_import(name, args.repeat)) for name in IMPORTS]
+    report = render(rows, args.files, args.repeat, python_start, imports)
     print(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(report, encoding="utf-8")
 
 
-def run(scratch: Path, files: int, repeat: int) -> list[tuple[int, float, float, float]]:
+Row = tuple[int, float, float, float]
+"""Files in the commit, median wall seconds, min wall seconds, median CPU seconds."""
+
+
+def run(scratch: Path, files: int, repeat: int) -> list[Row]:
+    """Generate the repository, install the hook, and time it on commits of 1 and 50 files."""
     root = scratch / "repo"
     root.mkdir()
     make_repo(root, files)
     hook.install(root, python=sys.executable)
     git(root, "status", "--porcelain")  # warm the git index (stat info)
-    rows = []
+    rows: list[Row] = []
     with ScriptedServer([]) as server:
         env = {**os.environ, **GIT_ENV, "LINGCODE_MODEL_BASE_URL": server.base_url}
         env.pop("GIT_INDEX_FILE", None)
         for round_no, count in enumerate((1, 50)):
             stage_change(root, count, files, round_no)
             server.add(CLEAN)
-            time_hook(root, env)  # warm: the symbol index learns the changed blobs, the OS caches files
-            runs = []
+            time_hook(root, env)  # warm-up: the OS caches the files this commit reads
+            walls, cpus = [], []
             for _ in range(repeat):
                 server.add(CLEAN)
-                runs.append(time_hook(root, env))
-            rows.append((count, statistics.median(runs), min(runs), max(runs)))
+                wall, cpu = time_hook(root, env)
+                walls.append(wall)
+                cpus.append(cpu)
+            rows.append((count, statistics.median(walls), min(walls), statistics.median(cpus)))
             git(root, "commit", "-q", "--no-verify", "-m", f"round {round_no}")
     return rows
 
 
-def render(rows: list[tuple[int, float, float, float]], files: int, repeat: int, python_start: float) -> str:
+def render(
+    rows: list[Row], files: int, repeat: int, python_start: float, imports: list[tuple[str, float]]
+) -> str:
+    """The markdown report."""
     lines = [
         "# Pre-commit hook overhead",
         "",
         f"`benchmarks/hook.py --files {files} --repeat {repeat}`: a generated repository of {files} Python "
-        "files, warm git and symbol indexes, the installed hook script run as git runs it, against a "
-        "scripted server answering at once (so this is lingcode's time, not the model's). Target: <= 300 ms.",
+        "files, warm git index, the installed hook script run as git runs it, against a scripted server "
+        "answering at once (so this is lingcode's time, not the model's). Target: <= 300 ms.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"bare interpreter start (`python -c pass`): {python_start * 1000:.0f} ms.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; bare "
+        f"interpreter start (`python -c pass`): {python_start * 1000:.0f} ms; load average while measuring: "
+        f"{os.getloadavg()[0]:.1f} (CPU time is less affected by other load than wall time).",
         "",
-        "| files in commit | median | min | max |",
+        "| files in commit | wall, median | wall, min | CPU (user+sys), median |",
         "|---:|---:|---:|---:|",
     ]
-    for count, median, low, high in rows:
-        lines.append(f"| {count} | {median * 1000:.0f} ms | {low * 1000:.0f} ms | {high * 1000:.0f} ms |")
+    for count, median, low, cpu in rows:
+        lines.append(f"| {count} | {median * 1000:.0f} ms | {low * 1000:.0f} ms | {cpu * 1000:.0f} ms |")
+    lines += ["", "CPU time of a fresh interpreter importing one module (dependencies included):", ""]
+    lines += ["| module | CPU, median |", "|---|---:|"]
+    lines += [f"| `{name}` | {cpu * 1000:.0f} ms |" for name, cpu in imports]
     return "\n".join(lines) + "\n"
 
 

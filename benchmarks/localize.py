@@ -137,8 +137,10 @@ def bm25_baseline(root: Path, files: Sequence[str], query: str) -> list[str]:
     return [files[int(i)] for i in results[0]]
 
 
-def run_task(row: dict[str, object], root: Path, eng: Tally, base: Tally) -> tuple[list[str], float]:
-    """Score one task with the engine and the baseline; return the engine's top files and its seconds."""
+def run_task(
+    row: dict[str, object], root: Path, eng: Tally, base: Tally
+) -> tuple[list[str], list[int], float]:
+    """Score one task with engine and baseline; return the top files, the gold ranks and the seconds."""
     from lingcode.context.engine import rank_context, render_context
     from lingcode.context.files import list_files
 
@@ -156,7 +158,8 @@ def run_task(row: dict[str, object], root: Path, eng: Tally, base: Tally) -> tup
     eng.add_ranking(ranked, gold)
     py_files = [p for p in list_files(root).paths if p.endswith(".py")]
     base.add_ranking(bm25_baseline(root, py_files, task), gold)
-    return ranked[:5], seconds
+    ranks = [ranked.index(g) + 1 if g in ranked else -1 for g in sorted(gold)]
+    return ranked[:5], ranks, seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,11 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.materialise_only:
             print(f"ready {root}", flush=True)
             continue
-        top, seconds = run_task(row, root, eng, base)
+        top, ranks, seconds = run_task(row, root, eng, base)
         if not args.quiet:
             hit = "ok " if set(row["gold_files"]) <= set(top) else "-- "
             print(
-                f"{hit}{row['instance_id']:<32} {seconds:5.1f}s gold={row['gold_files']} top={top[:3]}",
+                f"{hit}{row['instance_id']:<32} {seconds:5.1f}s rank={ranks} gold={row['gold_files']} top={top[:3]}",
                 flush=True,
             )
     if not args.materialise_only:

@@ -13,11 +13,17 @@ from lingcode.errors import UsageError
 
 @click.command("grammar")
 @root_option
-@click.option("--format", "syntax", type=click.Choice(["gbnf", "vllm"]), default="gbnf", show_default=True,
-              help="llama.cpp GBNF or vLLM's structured-output grammar.")
+@click.option(
+    "--format",
+    "syntax",
+    type=click.Choice(["gbnf", "vllm"]),
+    default="gbnf",
+    show_default=True,
+    help="llama.cpp GBNF or vLLM's structured-output grammar.",
+)
 @click.argument("files", nargs=-1, required=True)
 def command(root: Path | None, syntax: str, files: tuple[str, ...]) -> None:
-    """Print the per-request grammar for FILE... (paths relative to the root): SEARCH may only be their lines."""
+    """Print the per-request grammar for FILE... (relative to the root): SEARCH may only be their lines."""
     repo = resolve_root(root)
     texts: dict[str, str] = {}
     for name in files:

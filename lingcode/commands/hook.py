@@ -23,7 +23,12 @@ def command(action: str, root: Path | None) -> int:
     if action == "install":
         result = hook.install(repo)
     elif action == "uninstall":
+        was = hook.status(repo)
         result = hook.uninstall(repo)
+        if was.installed:
+            restored = " and restored the hook it chained" if result.foreign else ""
+            click.echo(f"removed lingcode's pre-commit hook from {result.hooks_dir}{restored}")
+            return 0
     else:
         result = hook.status(repo)
     click.echo(result.describe())

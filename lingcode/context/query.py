@@ -13,6 +13,36 @@ _PATHLIKE = re.compile(r"[\w.\-/\\]*[\w\-]+\.[A-Za-z]{1,5}\b")
 _DOTTED = re.compile(r"\b[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)+\b")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CODE_SPAN = re.compile(r"`([^`\n]+)`|^(?: {4}|\t|>>> ).*$", re.M)
+_FILE_SUFFIXES = frozenset(
+    [
+        "py",
+        "pyi",
+        "js",
+        "mjs",
+        "jsx",
+        "ts",
+        "tsx",
+        "go",
+        "rs",
+        "java",
+        "rb",
+        "c",
+        "h",
+        "cpp",
+        "cs",
+        "txt",
+        "cfg",
+        "toml",
+        "ini",
+        "rst",
+        "md",
+        "json",
+        "yml",
+        "yaml",
+        "html",
+        "css",
+    ]
+)
 _FRAME = re.compile(r"""File "([^"]+)", line \d+""")
 
 
@@ -69,50 +99,22 @@ def _is_codey(word: str) -> bool:
     return "_" in word.strip("_") or any(c.isupper() for c in word[1:]) or any(c.isdigit() for c in word)
 
 
-def find_mentions(task: str, lookup: PathLookup, defined: dict[str, int]) -> Mentions:
-    """Parse the task for files and names; `defined` maps a name to how many files define it."""
-    out = Mentions()
+def _file_mentions(task: str, lookup: PathLookup, out: Mentions) -> None:
     frames = _FRAME.findall(task)
     for rank, frame in enumerate(frames):
         for i in lookup.suffix(frame):
             # the deepest frames of a traceback sit closest to the fault
             out.files[i] = max(out.files.get(i, 0.0), 0.6 + 0.4 * (rank + 1) / len(frames))
     for match in _PATHLIKE.findall(task):
-        if (
-            match.endswith(
-                (
-                    ".py",
-                    ".js",
-                    ".ts",
-                    ".go",
-                    ".rs",
-                    ".java",
-                    ".rb",
-                    ".c",
-                    ".h",
-                    ".cpp",
-                    ".cs",
-                    ".tsx",
-                    ".jsx",
-                    ".txt",
-                    ".cfg",
-                    ".toml",
-                    ".ini",
-                    ".rst",
-                    ".md",
-                    ".json",
-                    ".yml",
-                    ".yaml",
-                    ".html",
-                    ".css",
-                    ".pyi",
-                    ".mjs",
-                )
-            )
-            or "/" in match
-        ):
+        if "/" in match or match.rsplit(".", 1)[-1].lower() in _FILE_SUFFIXES:
             for i in lookup.suffix(match):
                 out.files[i] = max(out.files.get(i, 0.0), 1.0 if "/" in match else 0.8)
+
+
+def find_mentions(task: str, lookup: PathLookup, defined: dict[str, int]) -> Mentions:
+    """Parse the task for files and names; `defined` maps a name to how many files define it."""
+    out = Mentions()
+    _file_mentions(task, lookup, out)
     code = " ".join(m.group(0) for m in _CODE_SPAN.finditer(task))
     for dotted in set(_DOTTED.findall(task)):
         hits, used = lookup.module(dotted)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,8 +20,8 @@ from scipy import sparse
 
 from lingcode.context.files import is_test_path
 from lingcode.context.index import FileRecord
+from lingcode.context.lexical import bag_bm25, content_bm25, path_words, query_weights, symbol_words
 from lingcode.context.query import Mentions, PathLookup, find_mentions
-from lingcode.context.terms import terms
 
 _DOC_PATH = re.compile(r"(^|/)(docs?|examples?|benchmarks?|changelog|changes)/", re.I)
 _MAX_DEFINERS = 40  # a name defined in more files than this (get, run, __init__) says nothing about coupling
@@ -100,35 +99,6 @@ def pagerank(transition: sparse.csr_matrix, personal: np.ndarray | None, iterati
     return rank
 
 
-def bm25(
-    conn: sqlite3.Connection, records: Sequence[FileRecord], query: str, k1: float = 1.2, b: float = 0.75
-) -> np.ndarray:
-    """BM25 score of every record for the query's terms, from the index's postings."""
-    n = len(records)
-    scores = np.zeros(n)
-    if n == 0:
-        return scores
-    by_blob: dict[str, list[int]] = defaultdict(list)
-    for i, rec in enumerate(records):
-        if not rec.status:
-            by_blob[rec.blob].append(i)
-    lengths = np.array([max(rec.length, 1) for rec in records], dtype=np.float64)
-    avg = lengths.mean()
-    for term in set(terms(query)):
-        hits = [
-            (i, tf)
-            for blob, tf in conn.execute("SELECT blob, tf FROM postings WHERE term = ?", (term,))
-            for i in by_blob.get(blob, ())
-        ]
-        if not hits or len(hits) > n * 0.5:
-            continue  # absent, or as common as a stopword here
-        idx = np.fromiter((i for i, _ in hits), dtype=np.int64)
-        tf = np.fromiter((t for _, t in hits), dtype=np.float64)
-        idf = math.log(1 + (n - len(hits) + 0.5) / (len(hits) + 0.5))
-        scores[idx] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[idx] / avg))
-    return scores
-
-
 def _symbol_scores(
     records: Sequence[FileRecord], mentions: Mentions, ids: dict[str, int], definers: list[list[int]]
 ) -> np.ndarray:
@@ -147,6 +117,88 @@ def _normalise(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else values
 
 
+@dataclass
+class Signals:
+    """Per-file evidence for one task, each an array over the records."""
+
+    lexical: np.ndarray
+    """BM25 of the task over file contents, max-normalised."""
+    path: np.ndarray
+    """BM25 of the task over path words, max-normalised."""
+    names: np.ndarray
+    """BM25 of the task over the words of each file's definition names, max-normalised."""
+    symbols: np.ndarray
+    """Definitions of identifiers the task names exactly, idf-weighted, max-normalised."""
+    mentioned: np.ndarray
+    """Files the task names by path, module or traceback frame."""
+    forced: np.ndarray
+    """Files the user named or that are in the diff."""
+    prior: np.ndarray
+    """Demotion of tests, docs and unparsed files."""
+    transition: sparse.csr_matrix
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the signals are fused."""
+
+    lexical: float = 1.0
+    path: float = 0.3
+    names: float = 0.3
+    symbols: float = 0.0
+    mentioned: float = 0.3
+    graph: float = 0.05
+
+
+def signals(
+    conn: sqlite3.Connection,
+    records: Sequence[FileRecord],
+    task: str,
+    named: Sequence[str] = (),
+    changed: Sequence[str] = (),
+) -> Signals:
+    """Compute every ranking signal of the task over the records."""
+    n = len(records)
+    paths = [r.path for r in records]
+    where = {p: i for i, p in enumerate(paths)}
+    ids, definers = name_table(records)
+    defined = {name: len(definers[col]) for name, col in ids.items()}
+    mentions = find_mentions(task, PathLookup(paths), defined) if task else Mentions()
+    mentioned = np.zeros(n)
+    for i, weight in mentions.files.items():
+        mentioned[i] = weight
+    forced = np.zeros(n)
+    for path in [*named, *changed]:
+        if path in where:
+            forced[where[path]] = 1.0
+    query = query_weights(task)
+    return Signals(
+        lexical=_normalise(content_bm25(conn, records, query)),
+        path=_normalise(bag_bm25([path_words(p) for p in paths], query)),
+        names=_normalise(bag_bm25([symbol_words(r) for r in records], query)),
+        symbols=_normalise(_symbol_scores(records, mentions, ids, definers)),
+        mentioned=mentioned,
+        forced=forced,
+        prior=_priors(records),
+        transition=reference_graph(records, ids, definers),
+    )
+
+
+def fuse(sig: Signals, weights: Weights = Weights()) -> np.ndarray:
+    """One score per file in [0, 0.9]: direct evidence plus PageRank personalised by it, times the priors."""
+    direct = (
+        weights.lexical * sig.lexical
+        + weights.path * sig.path
+        + weights.names * sig.names
+        + weights.symbols * sig.symbols
+        + weights.mentioned * sig.mentioned
+    )
+    personal = direct + sig.forced + (0.0 if direct.any() or sig.forced.any() else 1.0)
+    graph = _normalise(pagerank(sig.transition, personal))
+    fused: np.ndarray = (direct + weights.graph * graph) * sig.prior
+    return _normalise(fused) * 0.9
+
+
 def rank_files(
     conn: sqlite3.Connection,
     records: Sequence[FileRecord],
@@ -155,39 +207,20 @@ def rank_files(
     changed: Sequence[str] = (),
 ) -> list[Ranked]:
     """All records, best first, with fused scores in [0, 1] and the reason each ranks."""
-    n = len(records)
-    if n == 0:
+    if not records:
         return []
+    sig = signals(conn, records, task, named, changed)
+    fused = fuse(sig)
     paths = [r.path for r in records]
-    where = {p: i for i, p in enumerate(paths)}
-    ids, definers = name_table(records)
-    defined = {name: len(definers[col]) for name, col in ids.items()}
-    mentions = find_mentions(task, PathLookup(paths), defined) if task else Mentions()
-    lexical = _normalise(bm25(conn, records, task)) if task else np.zeros(n)
-    symbols = _normalise(_symbol_scores(records, mentions, ids, definers))
-    mentioned = np.zeros(n)
-    for i, weight in mentions.files.items():
-        mentioned[i] = weight
-    forced = np.zeros(n)
-    for path in [*named, *changed]:
-        if path in where:
-            forced[where[path]] = 1.0
-    direct = 0.45 * lexical + 0.35 * symbols + 0.6 * mentioned
-    personal = direct + forced + (0.0 if direct.any() or forced.any() else 1.0)
-    graph = _normalise(pagerank(reference_graph(records, ids, definers), personal))
-    fused = direct + 0.25 * graph
-    fused *= _priors(records)
-    fused = _normalise(fused) * 0.9
     named_set, changed_set = set(named), set(changed)
     out = []
-    for i in range(n):
-        path = paths[i]
+    for i, path in enumerate(paths):
         if path in named_set:
             out.append(Ranked(i, 1.0, "named"))
         elif path in changed_set:
             out.append(Ranked(i, 0.95 + 0.05 * float(fused[i]), "in diff"))
         else:
-            out.append(Ranked(i, float(fused[i]), "mentioned" if mentioned[i] else "ranked"))
+            out.append(Ranked(i, float(fused[i]), "mentioned" if sig.mentioned[i] else "ranked"))
     out.sort(key=lambda r: (-r.score, paths[r.index]))
     return out
 

@@ -58,7 +58,7 @@ def apply_edits(
     replace: ReplaceFn = os.replace,
 ) -> ApplyResult:
     """Apply every edit or none. `expected_hashes` maps paths to the sha256 of the bytes lingcode read, so a
-    file changed since is refused; `replace` is the seam the final renames go through (tests inject faults)."""
+    file changed since is refused; `replace` is the seam the final renames go through (a test seam)."""
     root = Path(root).resolve()
     recover_interrupted(root)
     planner = _Planner(root, expected_hashes or {})
@@ -76,6 +76,24 @@ def apply_edits(
             reason = f"could not write the files ({exc.strerror or exc}); nothing was changed"
             return ApplyResult([FileResult(item.path, "rejected", reason) for item in files], "")
     return ApplyResult(files, diff)
+
+
+SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache"}
+MAX_WALK = 20_000
+
+
+def _same_name(root: Path, name: str) -> list[str]:
+    """Up to 3 files named `name` in the repository, found by a bounded walk (for 'did you mean')."""
+    found: list[str] = []
+    seen = 0
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
+        seen += len(files)
+        if name in files:
+            found.append((Path(folder) / name).relative_to(root).as_posix())
+        if len(found) >= 3 or seen > MAX_WALK:
+            break
+    return found
 
 
 def _lines(text: str) -> list[str]:
@@ -140,8 +158,11 @@ class _Planner:
             data = full.read_bytes()
             expected = self.hashes.get(path)
             if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-                raise _Rejected(path, "refused: the file changed on disk since it was read (someone edited it); "
-                                "read it again and redo the edit against its current content.")
+                raise _Rejected(
+                    path,
+                    "refused: the file changed on disk since it was read (someone edited it); "
+                    "read it again and redo the edit against its current content.",
+                )
             try:
                 text = TextFile.decode(data)
             except Unreadable as exc:
@@ -175,10 +196,12 @@ class _Planner:
         state.status = state.status or "modified"
 
     def _missing(self, path: str) -> str:
-        names = [p.relative_to(self.root).as_posix() for p in self.root.rglob(Path(path).name) if ".git" not in p.parts]
+        names = _same_name(self.root, Path(path).name)
         hint = f" Did you mean {', '.join(names[:3])}?" if names else ""
-        return (f"no such file.{hint} Edit only files that exist (paths relative to the repository root); "
-                "to create a file, send it with an empty SEARCH section.")
+        return (
+            f"no such file.{hint} Edit only files that exist (paths relative to the repository root); "
+            "to create a file, send it with an empty SEARCH section."
+        )
 
     def _write_whole(self, path: str, state: _State, edit: WholeFile | CreateFile) -> None:
         if state.text is None:
@@ -186,7 +209,9 @@ class _Planner:
             state.status = "created" if state.original is None else "modified"
             return
         if isinstance(edit, CreateFile) and state.text.lines:
-            raise _Rejected(path, "cannot create it: the file already exists; change it with SEARCH/REPLACE blocks.")
+            raise _Rejected(
+                path, "cannot create it: the file already exists; change it with SEARCH/REPLACE blocks."
+            )
         state.text.set_text(edit.content)
         state.status = state.status or "modified"
 
@@ -227,5 +252,7 @@ class _Planner:
             lines = difflib.unified_diff(
                 before.splitlines(keepends=True), after.splitlines(keepends=True), old_name, new_name
             )
-            parts.extend(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+            parts.extend(
+                line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+            )
         return "".join(parts)

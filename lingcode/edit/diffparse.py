@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from lingcode.edit.types import CreateFile, DeleteFile, Edit, FormatError, Hunk, HunkOp, RenameFile, UnifiedDiff
+from lingcode.edit.types import (
+    CreateFile,
+    DeleteFile,
+    Edit,
+    FormatError,
+    Hunk,
+    HunkOp,
+    RenameFile,
+    UnifiedDiff,
+)
 
 HUNK_RE = re.compile(r"^@@(?:\s*-(\d+)(?:,\d+)?)?.*?@@")
 DEV_NULL = "/dev/null"

@@ -69,11 +69,18 @@ class Grammar:
     def render(self, syntax: Syntax = "gbnf") -> str:
         """The grammar as text. Both syntaxes share GBNF's form (vLLM's xgrammar backend reads it as EBNF);
         the header comment says which server it was made for."""
-        header = "# lingcode reply grammar (llama.cpp GBNF)" if syntax == "gbnf" else (
-            "# lingcode reply grammar (EBNF for vLLM structured outputs, `grammar` option)"
+        header = (
+            "# lingcode reply grammar (llama.cpp GBNF)"
+            if syntax == "gbnf"
+            else ("# lingcode reply grammar (EBNF for vLLM structured outputs, `grammar` option)")
         )
         ordered = [self.root, *sorted(name for name in self.rules if name != self.root)]
-        return header + "\n" + "\n".join(f"{name} ::= {_expr(self.rules[name], top=True)}" for name in ordered) + "\n"
+        return (
+            header
+            + "\n"
+            + "\n".join(f"{name} ::= {_expr(self.rules[name], top=True)}" for name in ordered)
+            + "\n"
+        )
 
 
 def _expr(expr: Expr, top: bool = False) -> str:
@@ -110,7 +117,7 @@ def _class_char(char: str) -> str:
 
 
 def _escape_char(char: str, specials: str) -> str:
-    """One character as it may appear in a GBNF literal or class: escapes for quotes, backslashes, controls."""
+    """One character as it may appear in a GBNF literal: quotes, backslashes and controls escaped."""
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
     if char in named:
         return named[char]

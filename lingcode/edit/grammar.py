@@ -30,6 +30,20 @@ REPLACE_CLOSE = ">>>>>>> REPLACE\n"
 
 
 @dataclass(frozen=True)
+class GrammarLimits:
+    """Bounds that keep a constrained reply short enough to finish within the reply's token budget."""
+
+    reasoning_lines: int = REASONING_LINES
+    """Most lines in the reasoning section (0: no reasoning section)."""
+    max_blocks: int = MAX_BLOCKS
+    """Most SEARCH/REPLACE blocks in one reply."""
+    max_replace_lines: int = MAX_REPLACE_LINES
+    """Most lines in one REPLACE section."""
+    max_line_chars: int = MAX_LINE_CHARS
+    """Most characters in one free (REPLACE or SEARCH) line."""
+
+
+@dataclass(frozen=True)
 class GrammarResult:
     """A grammar to send; `fallback` is True when the plain grammar was used instead, `reason` says why."""
 
@@ -40,37 +54,56 @@ class GrammarResult:
     compile_s: float = 0.0
 
 
-def _common_rules() -> dict[str, Expr]:
+def _common_rules(limits: GrammarLimits) -> dict[str, Expr]:
     """Rules every form shares: reasoning, free lines (no marker lines), REPLACE bodies, new-file blocks."""
     not_marker = Chars("<=>\n", negated=True)
     any_char = Chars("\n", negated=True)
+    line_chars = limits.max_line_chars
     return {
-        "reasoning": Seq((Lit("<think>\n"), Rep(Ref("think-line"), 0, REASONING_LINES), Lit("</think>\n"))),
+        "reasoning": Seq(
+            (Lit("<think>\n"), Rep(Ref("think-line"), 0, limits.reasoning_lines), Lit("</think>\n"))
+        ),
         "think-line": Seq((Rep(Chars("<\n", negated=True), 0, REASONING_LINE_CHARS), Lit("\n"))),
-        "free-line": Seq((
-            Rep(Alt((
-                Seq((not_marker, Rep(any_char, 0, MAX_LINE_CHARS))),
-                Seq((Rep(Chars("<=>"), 1, 4), Rep(Seq((not_marker, Rep(any_char, 0, MAX_LINE_CHARS))), 0, 1))),
-            )), 0, 1),
-            Lit("\n"),
-        )),
-        "replace": Rep(Ref("free-line"), 0, MAX_REPLACE_LINES),
+        "free-line": Seq(
+            (
+                Rep(
+                    Alt(
+                        (
+                            Seq((not_marker, Rep(any_char, 0, line_chars))),
+                            Seq(
+                                (
+                                    Rep(Chars("<=>"), 1, 4),
+                                    Rep(Seq((not_marker, Rep(any_char, 0, line_chars))), 0, 1),
+                                )
+                            ),
+                        )
+                    ),
+                    0,
+                    1,
+                ),
+                Lit("\n"),
+            )
+        ),
+        "replace": Rep(Ref("free-line"), 0, limits.max_replace_lines),
         "new-path": Rep(Chars(PATH_CHARS), 1, 120),
         "new-file": Seq((Ref("new-path"), Lit(SEARCH_OPEN + DIVIDER), Ref("replace"), Lit(REPLACE_CLOSE))),
     }
 
 
-def _root(block: Expr) -> dict[str, Expr]:
-    blocks = Seq((Ref("block"), Rep(Seq((Lit("\n"), Ref("block"))), 0, MAX_BLOCKS - 1)))
+def _root(block: Expr, limits: GrammarLimits) -> dict[str, Expr]:
+    blocks = Seq((Ref("block"), Rep(Seq((Lit("\n"), Ref("block"))), 0, limits.max_blocks - 1)))
+    if limits.reasoning_lines <= 0:
+        return {"root": blocks, "block": block}
     return {"root": Seq((Rep(Ref("reasoning"), 0, 1), blocks)), "block": block}
 
 
-def plain_grammar() -> Grammar:
+def plain_grammar(limits: GrammarLimits | None = None) -> Grammar:
     """The reply format with any path and free SEARCH lines."""
+    limits = limits or GrammarLimits()
     search = Rep(Ref("free-line"), 1, None)
     edit = Seq((Ref("new-path"), Lit(SEARCH_OPEN), search, Lit(DIVIDER), Ref("replace"), Lit(REPLACE_CLOSE)))
-    rules = _common_rules()
-    rules.update(_root(Alt((Ref("edit"), Ref("new-file")))))
+    rules = _common_rules(limits)
+    rules.update(_root(Alt((Ref("edit"), Ref("new-file"))), limits))
     rules["edit"] = edit
     return Grammar(rules)
 
@@ -86,28 +119,39 @@ def constrained_grammar(
     syntax: Syntax = "gbnf",
     max_bytes: int = DEFAULT_MAX_BYTES,
     windows: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    limits: GrammarLimits | None = None,
 ) -> GrammarResult:
     """A grammar that lets SEARCH be only runs of real lines of `files` (path -> text); `windows` (path ->
     1-based inclusive line ranges, best first) narrows where a SEARCH may start and run. Past `max_bytes`
-    the windows are dropped file by file from the end; if still too big, the plain grammar comes back."""
+    the plain grammar comes back instead, with the reason; `limits` bounds the reply's length."""
     started = time.perf_counter()
-    grammar = per_request_grammar(files, windows)
+    grammar = per_request_grammar(files, windows, limits)
     text = grammar.render(syntax)
     if len(text) > max_bytes:
-        reason = f"the per-request grammar would be {len(text)} bytes (limit {max_bytes}); using the plain format"
-        plain = format_grammar(syntax)
+        reason = (
+            f"the per-request grammar would be {len(text)} bytes (limit {max_bytes}); using the plain format"
+        )
+        plain = plain_grammar(limits).render(syntax)
         return GrammarResult(plain, syntax, True, reason, time.perf_counter() - started)
     if not files:
-        return GrammarResult(text, syntax, False, "no files in context: only new files can be written",
-                             time.perf_counter() - started)
+        return GrammarResult(
+            text,
+            syntax,
+            False,
+            "no files in context: only new files can be written",
+            time.perf_counter() - started,
+        )
     return GrammarResult(text, syntax, False, "", time.perf_counter() - started)
 
 
 def per_request_grammar(
-    files: Mapping[str, str], windows: Mapping[str, Sequence[tuple[int, int]]] | None = None
+    files: Mapping[str, str],
+    windows: Mapping[str, Sequence[tuple[int, int]]] | None = None,
+    limits: GrammarLimits | None = None,
 ) -> Grammar:
     """The per-request grammar tree (see constrained_grammar)."""
-    rules = _common_rules()
+    limits = limits or GrammarLimits()
+    rules = _common_rules(limits)
     choices: list[Expr] = [Ref("new-file")]
     for number, (path, text) in enumerate(sorted(files.items())):
         lines = text.replace("\r\n", "\n").split("\n")
@@ -117,9 +161,11 @@ def per_request_grammar(
         search = _search_rules(f"f{number}", lines, allowed, rules)
         if search is None:
             continue
-        rules[f"f{number}"] = Seq((Lit(path + SEARCH_OPEN), search, Lit(DIVIDER), Ref("replace"), Lit(REPLACE_CLOSE)))
+        rules[f"f{number}"] = Seq(
+            (Lit(path + SEARCH_OPEN), search, Lit(DIVIDER), Ref("replace"), Lit(REPLACE_CLOSE))
+        )
         choices.insert(len(choices) - 1, Ref(f"f{number}"))
-    rules.update(_root(Alt(tuple(choices))))
+    rules.update(_root(Alt(tuple(choices)), limits))
     return Grammar(rules)
 
 

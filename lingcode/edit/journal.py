@@ -3,6 +3,7 @@ roll back from the manifest when anything fails, now or (after a kill) on the ne
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -48,7 +49,9 @@ def commit(root: Path, changes: list[Change], replace: ReplaceFn = os.replace) -
             if str(parent) != "." and not (root / parent).exists() and str(parent) not in new_dirs:
                 new_dirs.append(str(parent))
         mode = os.lstat(target).st_mode & 0o7777 if backup is not None else None
-        entries.append({"path": change.path, "backup": backup, "mode": mode, "tmp": _tmp_name(change.path, number)})
+        entries.append(
+            {"path": change.path, "backup": backup, "mode": mode, "tmp": _tmp_name(change.path, number)}
+        )
     manifest = json.dumps({"entries": entries, "new_dirs": new_dirs}).encode()
     _write(jdir / f"{MANIFEST}.partial", jdir / MANIFEST, manifest, None, os.replace)
     _fsync_dir(jdir)
@@ -72,14 +75,12 @@ def commit(root: Path, changes: list[Change], replace: ReplaceFn = os.replace) -
 def _remove(jdir: Path) -> None:
     """Delete the journal and its lingcode parent folder when nothing else lives there."""
     shutil.rmtree(jdir)
-    try:
+    with contextlib.suppress(OSError):
         jdir.parent.rmdir()
-    except OSError:
-        pass
 
 
 def recover(root: Path) -> list[str]:
-    """Roll back an unfinished commit left in root's journal; return the paths restored (none if no journal)."""
+    """Roll back an unfinished commit left in root's journal; return the paths it restored."""
     jdir = journal_dir(root)
     if not jdir.exists():
         return []
@@ -104,10 +105,8 @@ def recover(root: Path) -> list[str]:
             _write(tmp, target, data, entry["mode"], os.replace)
             restored.append(entry["path"])
     for directory in reversed(manifest["new_dirs"]):
-        try:
+        with contextlib.suppress(OSError):
             (root / directory).rmdir()
-        except OSError:
-            pass
     _remove(jdir)
     return sorted(set(restored))
 

@@ -17,6 +17,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
+from lingcode.edit.blanks import map_blank_lines, with_blank_edges
+
 ELISION_RE = re.compile(r"^\s*(?:\.\.\.|…|(?:#|//|/\*|--|<!--|;)\s*(?:\.\.\.|…).*)\s*$")
 FUZZY_MIN_SCORE = 90.0
 FUZZY_MIN_MARGIN = 1.0
@@ -203,7 +205,9 @@ class Matcher:
         for first in view.find([key(old[i]) for i in kept[0][1]]):
             positions = [first]
             for _, segment in kept[1:]:
-                found = view.find([key(old[i]) for i in segment], positions[-1] + len(kept[len(positions) - 1][1]))
+                found = view.find(
+                    [key(old[i]) for i in segment], positions[-1] + len(kept[len(positions) - 1][1])
+                )
                 if not found:
                     break
                 positions.append(found[0])
@@ -213,9 +217,11 @@ class Matcher:
             for (_, segment), pos in zip(kept, positions, strict=True):
                 for offset, i in enumerate(segment):
                     mapping[i] = view.index[pos + offset]
+            if skip_blank:
+                map_blank_lines(old, mapping, self.lines)
             located = self._finish(old, mapping, kept, markers, level, key is _strip, style)
             if located is not None:
-                results.append(_with_blank_edges(located, old, self.lines) if skip_blank else located)
+                results.append(with_blank_edges(located, old, self.lines) if skip_blank else located)
         return _unique(results)
 
     def _finish(
@@ -261,7 +267,9 @@ class Matcher:
                     mapping = [*range(first, first + split), *range(tail, tail + len(old) - split)]
                     indent = _uniform_indent(old, list(mapping), self.lines, style)
                     if indent is not None:
-                        results.append(Located(first, mapping[-1] + 1, "missing context", tuple(mapping), (), indent))
+                        results.append(
+                            Located(first, mapping[-1] + 1, "missing context", tuple(mapping), (), indent)
+                        )
         return _unique(results)
 
     def _fuzzy(self, old: list[str]) -> Located | None:
@@ -281,7 +289,7 @@ class Matcher:
         return Located(best, end, "fuzzy", tuple(mapping), (), indent)
 
     def _scored_windows(self, old: list[str]) -> list[tuple[float, int]]:
-        """(similarity, start) of windows the size of `old` that share at least one line with it, best first."""
+        """(similarity, start) of windows the size of `old` sharing a line with it, best first."""
         view = self.view("indentation", _strip)
         votes: Counter[int] = Counter()
         for j, line in enumerate(old):
@@ -326,25 +334,6 @@ def _uniform_indent(
     return None
 
 
-def _with_blank_edges(located: Located, old: list[str], lines: list[str]) -> Located:
-    """Widen a blank-insensitive match over the blank lines the old text starts or ends with."""
-    lead = len(old) - len(list(_drop_blank_prefix(old)))
-    trail = len(old) - len(list(_drop_blank_prefix(old[::-1])))
-    start, end = located.start, located.end
-    while lead and start > 0 and not lines[start - 1].strip():
-        start, lead = start - 1, lead - 1
-    while trail and end < len(lines) and not lines[end].strip():
-        end, trail = end + 1, trail - 1
-    return Located(start, end, located.level, located.mapping, located.elided, located.indent)
-
-
-def _drop_blank_prefix(lines: list[str]) -> list[str]:
-    for i, line in enumerate(lines):
-        if line.strip():
-            return lines[i:]
-    return []
-
-
 def _unique(found: list[Located]) -> list[Located]:
     seen: dict[tuple[int, int, tuple[int | None, ...]], Located] = {}
     for item in found:
@@ -353,7 +342,7 @@ def _unique(found: list[Located]) -> list[Located]:
 
 
 def _pick(found: list[Located], hint: int | None) -> Located:
-    """The one candidate; with a line-number hint, the one clearly nearest to it; else NoMatch('ambiguous')."""
+    """The one candidate; with a line-number hint, the one clearly nearest; else NoMatch."""
     if len(found) == 1:
         return found[0]
     places = sorted(item.start for item in found)

@@ -35,7 +35,15 @@ from __future__ import annotations
 import re
 
 from lingcode.edit.diffparse import parse_diff_section
-from lingcode.edit.types import CreateFile, DeleteFile, Edit, FormatError, RenameFile, SearchReplace, WholeFile
+from lingcode.edit.types import (
+    CreateFile,
+    DeleteFile,
+    Edit,
+    FormatError,
+    RenameFile,
+    SearchReplace,
+    WholeFile,
+)
 
 SEARCH_RE = re.compile(r"^\s*<{5,9} ?SEARCH\s*$")
 DIVIDER_RE = re.compile(r"^\s*={5,9}\s*$")
@@ -62,7 +70,11 @@ def clean_path(line: str) -> str | None:
     """The path a path line names, without markdown decoration; None when the line is not a path."""
     candidate = PATH_DECOR_RE.sub("", line.strip()).strip().rstrip(":")
     for left, right in (("**", "**"), ("`", "`"), ('"', '"'), ("'", "'")):
-        if len(candidate) > len(left) + len(right) and candidate.startswith(left) and candidate.endswith(right):
+        if (
+            len(candidate) > len(left) + len(right)
+            and candidate.startswith(left)
+            and candidate.endswith(right)
+        ):
             candidate = candidate[len(left) : -len(right)].strip()
     candidate = candidate.rstrip(":")
     if not candidate or not PATH_RE.match(candidate) or FENCE_RE.match(candidate):
@@ -95,7 +107,7 @@ class _Reader:
             elif REPLACE_RE.match(line):
                 raise FormatError(
                     f"line {self.pos + 1}: a `>>>>>>> REPLACE` line without its `<<<<<<< SEARCH` and "
-                    "`=======` lines; send every block as path, SEARCH, old lines, =======, new lines, REPLACE."
+                    "`=======` lines; send each block as: path, SEARCH, old lines, =======, new, REPLACE."
                 )
             elif self._diff_start(line):
                 self.pos, edits = parse_diff_section(self.lines, self.pos)

@@ -50,7 +50,9 @@ def check_location(root: Path, rel: str) -> Path:
                 raise UnsafePath("it is a symbolic link; edit the file it points to instead")
             target = Path(os.path.realpath(current))
             if target != real_root and real_root not in target.parents:
-                raise UnsafePath(f"{'/'.join(parts[: index + 1])} is a symbolic link leading outside the repository")
+                raise UnsafePath(
+                    f"{'/'.join(parts[: index + 1])} is a symbolic link leading outside the repository"
+                )
         elif index < len(parts) - 1 and not stat.S_ISDIR(info.st_mode):
             raise UnsafePath(f"{'/'.join(parts[: index + 1])} is a file, not a directory")
     full = root / rel

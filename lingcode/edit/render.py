@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 
-from lingcode.edit.types import CreateFile, DeleteFile, Edit, RenameFile, SearchReplace, UnifiedDiff, WholeFile
+from lingcode.edit.types import (
+    CreateFile,
+    DeleteFile,
+    Edit,
+    RenameFile,
+    SearchReplace,
+    UnifiedDiff,
+    WholeFile,
+)
 
 _TICKS_RE = re.compile(r"^(`{3,})", re.MULTILINE)
 
 
 def render_edit(edit: Edit) -> str:
-    """The edit as reply text: a SEARCH/REPLACE block, a diff, a fenced whole file, or a DELETE/RENAME line."""
+    """The edit as reply text: a SEARCH/REPLACE block, a diff, a fenced file, or a DELETE/RENAME line."""
     if isinstance(edit, SearchReplace):
         return f"{edit.path}\n<<<<<<< SEARCH\n{edit.search}=======\n{edit.replace}>>>>>>> REPLACE\n"
     if isinstance(edit, CreateFile):

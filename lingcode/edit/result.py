@@ -43,11 +43,13 @@ class ApplyResult:
         return paths
 
     def rejection_message(self) -> str:
-        """A message for the model: which edits failed, why, and what to send instead ('' when all applied)."""
+        """A message for the model: which edits failed, why, what to send instead ('' if none failed)."""
         rejected = [item for item in self.files if item.status == "rejected" and item.reason]
         if not rejected:
             return ""
-        parts = ["None of your edits were applied (a reply is applied all or nothing). Fix these and send all "
-                 "of your edits again:"]
+        parts = [
+            "None of your edits were applied (a reply is applied all or nothing). Fix these and send all "
+            "of your edits again:"
+        ]
         parts += [f"\n{item.path}: {item.reason}" for item in rejected]
         return "\n".join(parts)

@@ -16,7 +16,7 @@ class Unreadable(Exception):
 
 @dataclass
 class TextFile:
-    """Lines without their endings; `endings[i]` is the ending of line i ('' only on an unterminated last line)."""
+    """Lines without their endings; `endings[i]` is the ending of line i ('' only on an unterminated last)."""
 
     lines: list[str]
     endings: list[str]
@@ -31,7 +31,7 @@ class TextFile:
             text = data.decode("utf-8", errors="strict")
         except UnicodeDecodeError as exc:
             raise Unreadable(
-                f"it is not valid UTF-8 (byte {exc.start}); lingcode only edits UTF-8 files, so edit it by hand"
+                f"it is not valid UTF-8 (byte {exc.start}); lingcode only edits UTF-8 files; edit it by hand"
             ) from None
         return cls.from_text(text)
 
@@ -66,7 +66,7 @@ class TextFile:
         return counts.most_common(1)[0][0] if counts else "\n"
 
     def replace(self, start: int, end: int, new_lines: list[str]) -> None:
-        """Replace lines[start:end] with new_lines; new lines take the local ending, an unterminated end stays."""
+        """Replace lines[start:end] with new_lines; new lines take the local ending."""
         if start < len(self.endings) and self.endings[start]:
             ending = self.endings[start]
         elif start > 0 and self.endings[start - 1]:

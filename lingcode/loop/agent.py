@@ -15,10 +15,11 @@ from lingcode.config import Config
 from lingcode.errors import ModelUnavailable
 from lingcode.events import EventSink, Finished, RunStarted
 from lingcode.loop.checkpoint import Checkpoint, diff_since, drop_checkpoint, restore
-from lingcode.loop.limits import Limits
+from lingcode.loop.limits import Deadline, Limits, wall_time_message
 from lingcode.loop.lock import RunLock
 from lingcode.loop.outcomes import (
     Applied,
+    Cancelled,
     IterationLimit,
     ModelDown,
     Passed,
@@ -29,6 +30,7 @@ from lingcode.loop.outcomes import (
     RunResult,
     StillFailing,
     Unparseable,
+    WallTime,
     usage_json,
 )
 from lingcode.loop.requests import answer_requests, find_requests
@@ -68,8 +70,10 @@ class Agent:
         started = time.monotonic()
         self.sink(RunStarted(task, str(self.root)))
         self.limits = limits = Limits(self.config.loop)
+        deadline = Deadline(self.config.loop.wall_time, cancel)
         try:
-            with RunLock(self.root):
+            with RunLock(self.root), deadline:
+                cancel = deadline.event  # set by the caller or when the wall time runs out
                 self.ws = ws = Workspace(self.config, self.model, self.root, self.sink, log=self.log)
                 ws.checkpoint = self.checkpoint
                 ws.record(
@@ -94,6 +98,10 @@ class Agent:
                         raise Proposed("the edits apply cleanly (not written: --no-apply)")
                     else:
                         self._verify(result, cancel)
+        except Cancelled as end:
+            return self._finish(
+                WallTime(wall_time_message(self.config.loop.wall_time)) if deadline.expired else end, started
+            )
         except RunEnded as end:
             return self._finish(end, started)
         except ModelUnavailable as exc:
@@ -161,27 +169,10 @@ class Agent:
 
     def _finish(self, end: RunEnded, started: float) -> RunResult:
         """Turn the way the run ended into its result: restore on a dead server, log, emit Finished."""
-        ws = getattr(self, "ws", None)
+        ws: Workspace | None = getattr(self, "ws", None)
         changed = ws.changes.changed() if ws is not None else ()
-        if isinstance(end, Unparseable) and changed and self.tests_passed is False:
-            end = StillFailing(f"the checks still fail and the model stopped sending edits ({end.message})")
-        if (
-            isinstance(end, (IterationLimit, RepeatedEdit, Unparseable))
-            and self.last_rejected
-            and not changed
-        ):
-            end = Rejected(f"{end.message}; the last edits were rejected and nothing was changed")
-        diff = self.proposed_diff
-        if ws is not None and ws.checkpoint is not None and changed:
-            if isinstance(end, ModelDown) and ws.checkpoint is not self.checkpoint:
-                # only a checkpoint this run took: an inherited one also holds edits the user accepted earlier
-                restore(self.root, ws.checkpoint)
-                drop_checkpoint(self.root)
-                ws.checkpoint = None
-                end.message += "; the work tree was restored to how it was before the run"
-                changed = ()
-            else:
-                diff = diff_since(self.root, ws.checkpoint, changed)
+        end = self._settle(end, changed)
+        changed, diff = self._wrap_up(ws, end, changed)
         total = time.monotonic() - started
         timings = {"total_s": round(total, 4)}
         if ws is not None:
@@ -226,3 +217,30 @@ class Agent:
             )
         )
         return result
+
+    def _settle(self, end: RunEnded, changed: tuple[str, ...]) -> RunEnded:
+        """Name the ending by its effect: still failing after edits, or rejected with nothing changed."""
+        if isinstance(end, Unparseable) and changed and self.tests_passed is False:
+            return StillFailing(f"the checks still fail and the model stopped sending edits ({end.message})")
+        if (
+            isinstance(end, (IterationLimit, RepeatedEdit, Unparseable))
+            and self.last_rejected
+            and not changed
+        ):
+            return Rejected(f"{end.message}; the last edits were rejected and nothing was changed")
+        return end
+
+    def _wrap_up(
+        self, ws: Workspace | None, end: RunEnded, changed: tuple[str, ...]
+    ) -> tuple[tuple[str, ...], str]:
+        """(files changed, diff) as the run leaves them; a dead server's half-done run is rolled back."""
+        if ws is None or ws.checkpoint is None or not changed:
+            return changed, self.proposed_diff
+        if isinstance(end, ModelDown) and ws.checkpoint is not self.checkpoint:
+            # only a checkpoint this run took: an inherited one also holds edits the user accepted earlier
+            restore(self.root, ws.checkpoint)
+            drop_checkpoint(self.root)
+            ws.checkpoint = None
+            end.message += "; the work tree was restored to how it was before the run"
+            return (), ""
+        return changed, diff_since(self.root, ws.checkpoint, changed)

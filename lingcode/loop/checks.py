@@ -26,6 +26,7 @@ from pathlib import Path
 
 __all__ = [
     "CheckResult",
+    "can_narrow",
     "clean_environment",
     "detect_test_command",
     "related_command",
@@ -67,7 +68,7 @@ def clean_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
 def detect_test_command(root: Path) -> str | None:
     """Guess the project's test command from its files; None when nothing is recognisable."""
     if _is_python_project(root):
-        return f"{shlex.quote(_python_for(root))} -m pytest -q"
+        return _pytest_for(root)
     package = root / "package.json"
     if package.is_file() and _has_npm_test(package):
         return "npm test --silent"
@@ -96,13 +97,15 @@ def _is_python_project(root: Path) -> bool:
     return any(root.glob("test_*.py")) or any(root.glob("*_test.py"))
 
 
-def _python_for(root: Path) -> str:
-    # the project's own virtual environment has its dependencies; lingcode's interpreter is the fallback
+def _pytest_for(root: Path) -> str:
+    # the project's own virtual environment has its dependencies; then a pytest on PATH; then lingcode's own
     for venv in (".venv", "venv"):
         candidate = root / venv / "bin" / "python"
         if candidate.is_file():
-            return str(candidate)
-    return sys.executable or shutil.which("python3") or "python3"
+            return f"{shlex.quote(str(candidate))} -m pytest -q"
+    if shutil.which("pytest"):
+        return "pytest -q"
+    return f"{shlex.quote(sys.executable or 'python3')} -m pytest -q"
 
 
 def _has_npm_test(package: Path) -> bool:
@@ -114,18 +117,24 @@ def _has_npm_test(package: Path) -> bool:
     return isinstance(test, str) and "no test specified" not in test
 
 
-def related_command(command: str, tests: Sequence[str]) -> str | None:
-    """The command narrowed to `tests` (repository-relative paths), where the runner allows it."""
-    if not tests or any(c in command for c in ";&|<>`$()"):
-        return None  # a pipeline or compound command cannot be narrowed by appending paths
+def can_narrow(command: str) -> bool:
+    """Whether `command` is a plain pytest call that test paths can be appended to."""
+    if any(c in command for c in ";&|<>`$()"):
+        return False  # a pipeline or compound command cannot be narrowed by appending paths
     try:
         words = shlex.split(command)
     except ValueError:
-        return None
-    runs_pytest = any(Path(w).name in ("pytest", "py.test") for w in words) or any(
+        return False
+    return any(Path(w).name in ("pytest", "py.test") for w in words) or any(
         a == "-m" and b == "pytest" for a, b in itertools.pairwise(words)
     )
-    return f"{command} {shlex.join(tests)}" if runs_pytest else None
+
+
+def related_command(command: str, tests: Sequence[str]) -> str | None:
+    """The command narrowed to `tests` (repository-relative paths), where the runner allows it."""
+    if not tests or not can_narrow(command):
+        return None
+    return f"{command} {shlex.join(tests)}"
 
 
 def run_check(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
+from types import TracebackType
 
 from lingcode.config import LoopConfig
 from lingcode.events import Usage
@@ -16,7 +18,7 @@ from lingcode.loop.outcomes import (
     WallTime,
 )
 
-__all__ = ["Limits", "failure_key"]
+__all__ = ["Deadline", "Limits", "failure_key"]
 
 _VOLATILE = re.compile(r"\d+(\.\d+)?|0x[0-9a-f]+", re.IGNORECASE)
 
@@ -24,6 +26,11 @@ _VOLATILE = re.compile(r"\d+(\.\d+)?|0x[0-9a-f]+", re.IGNORECASE)
 def failure_key(output: str) -> str:
     """Check output with numbers blanked (timings, addresses, pids), so reruns of a failure compare equal."""
     return _VOLATILE.sub("#", output)
+
+
+def wall_time_message(seconds: float) -> str:
+    """The message of a run that ran out of time."""
+    return f"the run took longer than its wall-time limit ({seconds:g}s)"
 
 
 class Limits:
@@ -47,7 +54,7 @@ class Limits:
     def check_time(self) -> None:
         """Raise WallTime when the run has taken too long."""
         if self.remaining_time() <= 0:
-            raise WallTime(f"the run took longer than its wall-time limit ({self.config.wall_time:g}s)")
+            raise WallTime(wall_time_message(self.config.wall_time))
 
     def add_usage(self, usage: Usage) -> None:
         """Count a reply's tokens; raise TokenLimit once the run's budget is spent."""
@@ -92,3 +99,35 @@ def _repeats(history: list[str], key: str, limit: int) -> bool:
         history.clear()
     history.append(key)
     return len(history) >= limit
+
+
+class Deadline:
+    """An event set when the caller cancels or the wall time runs out, so a long model call stops in time."""
+
+    def __init__(self, seconds: float, cancel: threading.Event | None) -> None:
+        self.event = threading.Event()
+        self._end = time.monotonic() + seconds
+        self._cancel = cancel
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="lingcode-deadline", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            if (self._cancel is not None and self._cancel.is_set()) or time.monotonic() >= self._end:
+                self.event.set()
+                return
+
+    @property
+    def expired(self) -> bool:
+        """True when the wall time ran out (rather than the caller cancelling)."""
+        return time.monotonic() >= self._end and not (self._cancel is not None and self._cancel.is_set())
+
+    def __enter__(self) -> Deadline:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._done.set()
+        self._thread.join()

@@ -26,7 +26,14 @@ from lingcode.events import (
 )
 from lingcode.loop.changes import Changes
 from lingcode.loop.checkpoint import Checkpoint, create_checkpoint
-from lingcode.loop.checks import CheckResult, detect_test_command, related_command, run_check, trim_output
+from lingcode.loop.checks import (
+    CheckResult,
+    can_narrow,
+    detect_test_command,
+    related_command,
+    run_check,
+    trim_output,
+)
 from lingcode.loop.outcomes import Cancelled, usage_json
 from lingcode.loop.stream import ReasoningStream
 from lingcode.loop.trajectory import RunLog
@@ -69,6 +76,7 @@ class Workspace:
         self.test_cmd = config.loop.test_cmd or detect_test_command(self.root)
         self.timings: dict[str, float] = {"model_s": 0.0, "checks_s": 0.0, "context_s": 0.0}
         self.turns: list[dict[str, Any]] = []
+        self._related_cache: dict[frozenset[str], list[str]] = {}
         self._info = model.info()
         self.constrained = bool(config.model.constrain and self._info.supports_grammar)
 
@@ -206,7 +214,9 @@ class Workspace:
         """Run the tests related to `changed` first, then the full command; None when there is no command."""
         if not self.test_cmd:
             return None
-        narrowed = related_command(self.test_cmd, self._related(changed)) if changed else None
+        narrowed = None
+        if changed and can_narrow(self.test_cmd):
+            narrowed = related_command(self.test_cmd, self._related(changed))
         if narrowed is not None:
             result = self._run(narrowed, timeout, cancel)
             if not result.passed:
@@ -214,13 +224,18 @@ class Workspace:
         return self._run(self.test_cmd, timeout, cancel)
 
     def _related(self, changed: Sequence[str]) -> list[str]:
-        try:
-            from lingcode.context import related_tests
+        # asked once per set of changed files in a run: the reference graph barely moves between rounds,
+        # and asking re-lists the whole repository (hundreds of ms on 10,000 files)
+        key = frozenset(changed)
+        if key not in self._related_cache:
+            try:
+                from lingcode.context import related_tests
 
-            return [t for t in related_tests(self.root, list(changed)) if (self.root / t).is_file()]
-        except Exception as exc:  # the narrowed run is an optimisation; the full command still runs
-            self.record("notice", message=f"related tests unavailable: {exc}")
-            return []
+                self._related_cache[key] = related_tests(self.root, sorted(key))
+            except Exception as exc:  # the narrowed run is an optimisation; the full command still runs
+                self.record("notice", message=f"related tests unavailable: {exc}")
+                self._related_cache[key] = []
+        return [t for t in self._related_cache[key] if (self.root / t).is_file()]
 
     def _run(self, command: str, timeout: float, cancel: threading.Event | None) -> CheckResult:
         self.sink(CheckStarted(command))

@@ -11,6 +11,7 @@ the caller may already have shown that text, and a second, different reply would
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,10 @@ from lingcode.model.watchdog import Watchdog
 from lingcode.model.wire import StreamState, WireError, error_message, parse_completion, sse_data
 
 T = TypeVar("T")
+
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+"""Send small writes at once: httpx writes a request's headers and body separately, and with Nagle's
+algorithm the body would wait for the server's delayed ACK (about 40 ms on Linux) on reused connections."""
 
 _MAX_RETRY_DELAY_S = 30.0
 """The longest single wait between retries, even when a server's Retry-After asks for more."""
@@ -69,6 +74,7 @@ class ModelClient:
             headers=headers,
             # a proxy from the environment must not capture a server on this machine
             trust_env=not is_loopback_url(self.base_url),
+            transport=httpx.HTTPTransport(socket_options=NO_DELAY),
         )
 
     def __enter__(self) -> ModelClient:
@@ -160,7 +166,7 @@ class ModelClient:
                         return _reply(
                             done.text, done.usage, done.finish_reason, t0, attempt_start, None, end, 0
                         )
-                    for payload in sse_data(response.iter_lines()):
+                    for payload in sse_data(response.iter_bytes()):
                         added = state.feed(payload)
                         if added:
                             chunks += 1
@@ -168,8 +174,9 @@ class ModelClient:
                             dog.saw_content()
                             if on_delta is not None:
                                 on_delta(added)
-                        if state.done or dog.cancelled():
+                        if dog.cancelled():
                             break
+                        # after [DONE], reading on to the body's end lets the connection be reused
             except httpx.TransportError as exc:
                 self._raise_transport(exc, dog.reason, state)
             except WireError as exc:

@@ -13,6 +13,7 @@ import fcntl
 import importlib.util
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,6 +25,9 @@ from lingcode.model import process
 from lingcode.model.client import ModelClient
 from lingcode.model.gguf import LOCAL_EXTRA_HINT, embedded_model_path
 
+_DETACHED: list[subprocess.Popen[bytes]] = []
+"""Detached servers started by this process. They outlive this process on purpose; holding their Popen
+objects keeps Python from warning that a collected Popen's child is still running."""
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
 
 
@@ -173,6 +177,7 @@ def start_detached(config: ServeConfig, model: Path, progress: Callable[[str], N
             "`lingcode serve --stop` ends it"
         )
     child = process.spawn(llama_command(config, model, port), log_path())
+    _DETACHED.append(child)
     state = ServerState(child.pid, port, str(model), base_url, config.ctx_size, detached=True)
     write_state(state)
     try:

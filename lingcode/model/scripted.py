@@ -163,6 +163,11 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     owner: ScriptedServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client hangs up (cancelled streams, timeouts); report anything else."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 def count_words(text: str) -> int:
     """A deterministic stand-in for a tokenizer: words and punctuation marks."""
@@ -171,6 +176,8 @@ def count_words(text: str) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # like real model servers: send each small SSE chunk at once instead of waiting for the peer's ACK
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -472,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script", type=Path, required=True, help="JSON file: list of replies and faults")
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
     parser.add_argument("--model", default="scripted-model", help="model name to report")
+    parser.add_argument("--chunk-chars", type=int, default=4, help="characters per streamed chunk")
     parser.add_argument(
         "--engine", default="llama-cpp", choices=["llama-cpp", "vllm", "llama-cpp-python", "openai"]
     )
@@ -488,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with ScriptedServer(script, model=args.model, engine=args.engine, port=args.port) as server:
+    options = {"model": args.model, "engine": args.engine, "port": args.port, "chunk_chars": args.chunk_chars}
+    with ScriptedServer(script, **options) as server:
         print(server.base_url, flush=True)
         while not done.wait(0.5):
             pass  # a timed wait, so the signal handler gets to run

@@ -97,10 +97,8 @@ def install(root: Path, python: str | None = None) -> HookStatus:
 
 
 def uninstall(root: Path) -> HookStatus:
-    """Remove lingcode's hook and put back the hook it chained, if any; a foreign hook is left alone."""
+    """Remove lingcode's hook and put back the hook it chained, if any; another tool's hook is left alone."""
     current = status(root)
-    if current.foreign:
-        raise UsageError(f"{current.hooks_dir / HOOK_NAME} is not lingcode's hook; leaving it alone")
     if not current.installed:
         return current
     hook = current.hooks_dir / HOOK_NAME

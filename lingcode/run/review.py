@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from lingcode.config import Config
 from lingcode.errors import (
+    ConfigError,
     EditsRejected,
     ExitCode,
     LingcodeError,
@@ -57,6 +58,12 @@ class ReviewOptions:
     """None uses review.fail_closed from the config."""
     budget: float | None = None
     """Seconds; None means review.hook_budget in hook mode and no limit otherwise."""
+
+
+CHARS_PER_TOKEN = 4
+"""Rough characters per token of code, to keep the prompt within context.budget without a tokenizer call."""
+MAX_CONTEXT_CHARS = 6_000
+"""Cap on the related-code part of the prompt (a small model's context is precious)."""
 
 
 class _Skip(Exception):
@@ -133,10 +140,15 @@ def _ask_model(
     if budget is None and options.hook:
         budget = config.review.hook_budget
     deadline = None if budget is None else started + budget
-    client = _client(config, options.hook, budget)
-    messages = _messages(root, config, options, target)
-    reply = _complete_by(client, messages, deadline, budget)
-    outcome.findings = parse_findings(reply.text, target.paths)
+    messages, shown = _messages(root, config, options, target)
+    try:
+        client = _client(config, options.hook, budget)
+        reply = _complete_by(client, messages, deadline, budget)
+    except ConfigError as exc:
+        if not options.hook:
+            raise
+        raise _Skip(f"the model server refused the request: {exc}") from None  # wrong key or model name
+    outcome.findings = parse_findings(reply.text, shown)
     outcome.usage = reply.usage
 
 
@@ -150,53 +162,70 @@ def _client(config: Config, hook: bool, budget: float | None) -> ModelClient:
         from lingcode.model import open_model  # may start the embedded server: fine outside a hook
 
         return open_model(config, progress=lambda line: print(line, file=sys.stderr))
-    url = config.model.base_url or _running_server(config)
+    updates: dict[str, object] = {}
+    url = config.model.base_url
     if url is None:
-        raise _Skip("no model server is running; start one with `lingcode serve` or set model.base_url")
+        url, updates = _running_server(config)
     limit = budget or config.review.hook_budget
-    model_config = config.model.model_copy(
-        update={
-            "connect_timeout": min(config.model.connect_timeout, limit),
-            "first_token_timeout": min(config.model.first_token_timeout, limit),
-            "idle_timeout": min(config.model.idle_timeout, limit),
-            "max_retries": 0,  # a hook has no time to wait out a struggling server
-        }
+    updates.update(
+        connect_timeout=min(config.model.connect_timeout, limit),
+        first_token_timeout=min(config.model.first_token_timeout, limit),
+        idle_timeout=min(config.model.idle_timeout, limit),
+        max_retries=0,  # a hook has no time to wait out a struggling server
     )
-    return ModelClient(model_config, url)
+    return ModelClient(config.model.model_copy(update=updates), url)
 
 
-def _running_server(config: Config) -> str | None:
-    """The base URL of an embedded server lingcode already started, if one is running."""
-    try:
-        from lingcode.model import running_server  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    url: str | None = running_server(config)
-    return url
+def _running_server(config: Config) -> tuple[str, dict[str, object]]:
+    """The embedded server an earlier lingcode command left running; never starts one (too slow)."""
+    from lingcode.model.embedded import running_server
+
+    state = running_server()
+    if state is None:
+        raise _Skip(
+            "no model server is running; start one with `lingcode serve --detach` or set model.base_url"
+        )
+    updates: dict[str, object] = {"context_window": config.model.context_window or state.n_ctx}
+    if config.model.engine == "auto":
+        updates["engine"] = "llama-cpp-python"
+    return state.base_url, updates
 
 
 def _messages(
     root: Path, config: Config, options: ReviewOptions, target: review_diff.ReviewTarget
-) -> list[dict[str, str]]:
+) -> tuple[list[dict[str, str]], list[str]]:
+    """The review prompt, and the paths of the files it shows (findings about others are dropped)."""
     from lingcode.context.secrets import is_denied, redact
     from lingcode.prompts import project_instructions, render
     from lingcode.run.review_context import related_code
 
     scrub = redact if config.context.redact_secrets else str
-    shown = [f for f in target.files if not f.deleted and not is_denied(f.path)]
-    files = [{"path": f.path, "numbered": scrub(f.numbered())} for f in shown]
+    room = config.context.budget * CHARS_PER_TOKEN
+    files: list[dict[str, str]] = []
+    omitted: list[str] = []
+    for file in (f for f in target.files if not f.deleted and not is_denied(f.path)):
+        numbered = scrub(file.numbered())
+        if files and len(numbered) > room:
+            omitted.append(file.path)  # reviewed another time, or with a larger context.budget
+            continue
+        if len(numbered) > room:
+            numbered = numbered[:room] + "\n[rest of this file's change left out]"
+        files.append({"path": file.path, "numbered": numbered})
+        room -= len(numbered)
     # the symbol index costs more than a hook's whole overhead budget on a large repository: opt-in there
     definitions = config.review.hook_definitions or not options.hook
-    context = scrub(related_code(root, config, target, staged=options.staged, definitions=definitions))
+    limit = min(MAX_CONTEXT_CHARS, max(room, 0))
+    context = related_code(root, config, target, staged=options.staged, definitions=definitions, limit=limit)
     prompt = render(
         "review",
         root=root,
         files=files,
-        context=context,
+        omitted=omitted,
+        context=scrub(context),
         instructions=project_instructions(root, root),
         suggest_edits=True,
     )
-    return [{"role": "user", "content": prompt}]
+    return [{"role": "user", "content": prompt}], [f["path"] for f in files]
 
 
 def _complete_by(

@@ -19,17 +19,15 @@ from lingcode.run.review_diff import ReviewTarget, git_run, unstaged_paths
 MAX_SYMBOLS = 20
 """Most touched names looked up (a huge change gains little from more)."""
 MAX_HITS_PER_FILE = 4
-MAX_CONTEXT_CHARS = 6_000
-"""Cap on the related-code text (a small model's context is precious)."""
 
 _HIT_RE = re.compile(r"^(?P<path>.+?)\x00(?P<line>\d+)\x00(?P<text>.*)$")
 
 
 def related_code(
-    root: Path, config: Config, target: ReviewTarget, *, staged: bool, definitions: bool = True
+    root: Path, config: Config, target: ReviewTarget, *, staged: bool, definitions: bool = True, limit: int
 ) -> str:
-    """Callers (`path:line: text`) and definitions (`path:line: signature`) of what the change touches."""
-    limit = min(MAX_CONTEXT_CHARS, config.context.budget * 3)
+    """Callers (`path:line: text`) and definitions (`path:line: signature`) of what the change touches,
+    in at most about `limit` characters."""
     parts: list[str] = []
     callers = _callers(root, target, staged=staged, limit=limit)
     if callers:
@@ -45,22 +43,26 @@ def _callers(root: Path, target: ReviewTarget, *, staged: bool, limit: int) -> s
     symbols = target.symbols()[:MAX_SYMBOLS]
     if not symbols:
         return ""
-    where = ["--cached"] if staged else (["HEAD"] if target.mode.startswith("base:") else [])
     patterns = [arg for name in symbols for arg in ("-e", name)]
-    excluded = [f":(exclude,literal){path}" for path in target.paths]
-    out = git_run(
-        root,
-        "grep", "-n", "-w", "-F", "-I", "--null", "--no-color", "--max-count", str(MAX_HITS_PER_FILE),
-        *where, *patterns, "--", ".", *excluded,
-        check=False,
-    )  # fmt: skip
+    skip = [f":(exclude,literal){path}" for path in target.paths]
+    if target.mode.startswith("base:"):
+        out = _grep(root, ["HEAD"], patterns, ["."], skip)
+    elif staged:
+        # Reading every blob from the object store is slow on a large repository; a file whose work-tree
+        # copy equals its staged one is grepped in the work tree, and only the others in the index.
+        dirty = [p for p in git_run(root, "diff", "--name-only", "-z", check=False).split("\0") if p]
+        out = _grep(root, [], patterns, ["."], skip + [f":(exclude,literal){p}" for p in dirty])
+        if dirty:
+            out += _grep(root, ["--cached"], patterns, [f":(literal){p}" for p in dirty], skip)
+    else:
+        out = _grep(root, [], patterns, ["."], skip)
     lines: list[str] = []
     size = 0
     for raw in out.splitlines():
         match = _HIT_RE.match(raw)
         if match is None:
             continue
-        path = match["path"].split(":", 1)[1] if where == ["HEAD"] else match["path"]
+        path = match["path"].split(":", 1)[1] if target.mode.startswith("base:") else match["path"]
         if is_denied(path):
             continue
         line = f"{path}:{match['line']}: {match['text'].strip()[:200]}"
@@ -70,6 +72,16 @@ def _callers(root: Path, target: ReviewTarget, *, staged: bool, limit: int) -> s
         lines.append(line)
         size += len(line) + 1
     return "\n".join(lines)
+
+
+def _grep(root: Path, where: list[str], patterns: list[str], paths: list[str], skip: list[str]) -> str:
+    """`git grep` for whole-word fixed strings, at most a few hits per file, NUL-separated."""
+    return git_run(
+        root,
+        "grep", "-n", "-w", "-F", "-I", "--null", "--no-color", "--max-count", str(MAX_HITS_PER_FILE),
+        *where, *patterns, "--", *paths, *skip,
+        check=False,
+    )  # fmt: skip
 
 
 def _definitions(root: Path, config: Config, target: ReviewTarget, *, staged: bool, limit: int) -> str:

@@ -151,6 +151,7 @@ def _has_head(root: Path) -> bool:
 
 def _diff_files(root: Path, spec: list[str], paths: list[str]) -> list[FileDiff]:
     # one git process for all files: a 50-file commit must not pay 50 process starts
+    paths = [f":(literal){p}" for p in paths]  # a file named `*.py` or `:x` is a name, not a pattern
     base = ["diff", *spec, "--no-ext-diff", "--no-textconv", "--find-renames", "--diff-filter=ACMRD"]
     names = [n for n in git_run(root, *base, "--name-only", "-z", "--", *paths).split("\0") if n]
     if not names:
@@ -163,7 +164,9 @@ def _diff_files(root: Path, spec: list[str], paths: list[str]) -> list[FileDiff]
     for name, chunk in zip(names, chunks, strict=True):
         if len(chunk) > MAX_FILE_DIFF_CHARS:
             chunk = git_run(root, *base, "--unified=3", "--", name)
-        files.append(_file_diff(name, chunk))
+        file = _file_diff(name, chunk)
+        if file.diff:  # binary files and mode-only changes have no lines to review
+            files.append(file)
     return files
 
 
@@ -240,4 +243,5 @@ def _names_in(text: str, *, definitions_only: bool) -> list[str]:
     if not found and not definitions_only:
         call = re.search(r"([A-Za-z_]\w*)\s*\(", text)
         found = [call[1]] if call else []
-    return [n for n in found if len(n) > 2]
+    # dunders (__init__) and two-letter names match half a repository and tell the model nothing
+    return [n for n in found if len(n) > 2 and not n.startswith("__")]

@@ -27,7 +27,7 @@ from lingcode.ui import events_view
 from lingcode.ui.backend import Backend, SessionFactory
 from lingcode.ui.commands import parse_command
 from lingcode.ui.history import InputHistory, history_path
-from lingcode.ui.messages import JobDone, JobFailed, LoopEvent, Progress
+from lingcode.ui.messages import Job, JobDone, JobFailed, LoopEvent, Progress
 from lingcode.ui.metrics import Metrics
 from lingcode.ui.notices import describe
 from lingcode.ui.session_commands import SessionCommands
@@ -38,6 +38,8 @@ from lingcode.ui.widgets.edit_review import EditReview
 from lingcode.ui.widgets.prompt_input import PromptInput
 from lingcode.ui.widgets.status_bar import StatusBar
 
+BACKGROUND_JOBS = frozenset({"context", "saving"})
+"""Jobs that a user's request simply queues behind instead of being refused."""
 NARROW_BELOW = 100
 """Terminals narrower than this hide the side panels until F2 shows them."""
 RECONNECT_HINT = (
@@ -70,8 +72,10 @@ class LingcodeApp(App[None]):
         clock: Callable[[], float] = time.monotonic,
         show_timings: bool = True,
         history: InputHistory | None = None,
+        blink: bool = True,
     ) -> None:
         super().__init__()
+        self.blink = blink
         self.session_factory = session_factory
         self.config = config
         self.root = root
@@ -91,7 +95,7 @@ class LingcodeApp(App[None]):
         """EditsRejected messages shown since the last task (so a proposal's error is not shown twice)."""
         self.show_applied_diffs = True
         """Whether applied edits show their diff (not when the user just reviewed that diff)."""
-        self._queue: deque[tuple[str, Callable[[], Any], Callable[[Any], Awaitable[None]] | None]] = deque()
+        self._queue: deque[Job] = deque()
         self.commands = SessionCommands(self)
         self._ctrl_c_at: float | None = None
         self._panels_forced: bool | None = None
@@ -100,7 +104,7 @@ class LingcodeApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Conversation(id="conversation")
-                yield PromptInput(self.history, id="prompt")
+                yield PromptInput(self.history, id="prompt", blink=self.blink)
             with Vertical(id="sidebar"):
                 yield ContextPanel(self.config.context.budget, id="context")
                 yield ChecksPanel(show_timings=self.metrics.show_timings, id="checks")
@@ -117,6 +121,11 @@ class LingcodeApp(App[None]):
             classes="welcome",
         )
         self.open_backend()
+
+    def on_unmount(self) -> None:
+        # a generation or test run still going must not keep the process alive after the screen is gone
+        if self.cancel is not None:
+            self.cancel.set()
 
     # ---- the parts of the screen
 
@@ -145,25 +154,33 @@ class LingcodeApp(App[None]):
 
     # ---- workers
 
+    def user_busy(self) -> str:
+        """What keeps a new user request waiting: a running or queued job other than background upkeep."""
+        labels = [self.busy, *(job.label for job in self._queue)]
+        return next((label for label in labels if label and label not in BACKGROUND_JOBS), "")
+
     def run_job(
         self,
         label: str,
-        job: Callable[[], Any],
+        call: Callable[[], Any],
         then: Callable[[Any], Awaitable[None]] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         """Run a blocking Session call in a worker thread; its result or error comes back as a message.
 
         Jobs run one at a time (the Session is not for concurrent use): a job asked for meanwhile waits.
+        `cancel` is the event Esc sets while this job runs.
         """
+        job = Job(label, call, then, cancel)
         if self.busy:
-            self._queue.append((label, job, then))
+            self._queue.append(job)
             return
-        self.busy = label
+        self.busy, self.cancel = label, cancel
         self.refresh_status()
 
         def body() -> None:
             try:
-                result = job()
+                result = call()
             except BaseException as exc:  # every failure becomes a notice, never a traceback on screen
                 self.post_message(JobFailed(label, exc))
             else:
@@ -201,7 +218,8 @@ class LingcodeApp(App[None]):
 
     def _next_job(self) -> None:
         if not self.busy and self._queue:
-            self.run_job(*self._queue.popleft())
+            job = self._queue.popleft()
+            self.run_job(job.label, job.call, job.then, job.cancel)
         self.refresh_status()
 
     @on(JobFailed)
@@ -320,8 +338,15 @@ def create_app(
     clock: Callable[[], float] = time.monotonic,
     show_timings: bool = True,
     history: InputHistory | None = None,
+    blink: bool = True,
 ) -> LingcodeApp:
-    """Build the app; tests pass a fixed `clock` and `show_timings=False` for deterministic screens."""
+    """Build the app; tests pass a fixed `clock`, `show_timings=False`, `blink=False` for steady screens."""
     return LingcodeApp(
-        session_factory, config=config, root=root, clock=clock, show_timings=show_timings, history=history
+        session_factory,
+        config=config,
+        root=root,
+        clock=clock,
+        show_timings=show_timings,
+        history=history,
+        blink=blink,
     )

@@ -18,8 +18,9 @@ async def show(app: LingcodeApp, event: Any) -> None:
     conversation = app.conversation
     match event:
         case events.ModelDelta(text=text, reasoning=reasoning):
-            if app.busy in ("thinking", "running"):
-                app.busy = "streaming" if app.busy == "thinking" else app.busy
+            if app.busy == "thinking":
+                app.busy = "streaming"
+                app.refresh_status()
             await conversation.stream(text, reasoning)
         case events.ModelReplied():
             app.metrics.record(event)
@@ -27,9 +28,10 @@ async def show(app: LingcodeApp, event: Any) -> None:
             if app.busy == "streaming":
                 app.busy = "parsing"
             app.refresh_status()
-        case events.RunStarted():
-            app.iteration = 0
+        case events.EditsApplied(files=()):
+            pass  # the user rejected every file: nothing was written, the EditReview already says so
         case events.EditsApplied(files=files, diff=diff):
+            app.iteration += 1
             await app.notice(
                 f"Applied edits to {', '.join(files)}.", hint="/undo restores them; /diff shows all."
             )
@@ -43,7 +45,6 @@ async def show(app: LingcodeApp, event: Any) -> None:
                 "Nothing was changed; the model hears why with your next message.",
             )
         case events.CheckStarted(command=command):
-            app.iteration += 1
             app.checks_panel.started(command, app.iteration)
             app.busy = "testing" if app.busy != "running" else app.busy
             app.refresh_status()
@@ -51,14 +52,17 @@ async def show(app: LingcodeApp, event: Any) -> None:
             app.checks_panel.output(line)
         case events.CheckFinished():
             app.checks_panel.finished(event)
-            await _check_notice(app, event)
+            if app.busy == "running" and not event.passed:
+                # inside /run each failing round is news; the run's end says how it all went
+                await check_notice(app, event)
         case events.Notice(message=message, level=level):
             await app.notice(message, level_of(level))
         case events.Finished():
             await _finished_notice(app, event)
 
 
-async def _check_notice(app: LingcodeApp, event: events.CheckFinished) -> None:
+async def check_notice(app: LingcodeApp, event: events.CheckFinished) -> None:
+    """Say in the conversation how a check run ended, and what to do next."""
     if event.passed:
         await app.notice(
             f"Tests pass ({event.command}).", hint="/commit to keep the change, /undo to drop it."
@@ -79,7 +83,6 @@ async def _finished_notice(app: LingcodeApp, event: events.Finished) -> None:
     files = ", ".join(event.files_changed) or "no files"
     tests = {True: "tests pass", False: "tests still fail", None: "no tests run"}[event.tests_passed]
     level = "info" if event.status in ("ok", "success", "passed", "green") else "warning"
-    app.iteration = event.iterations
     text = f"Run ended ({event.status}) after {event.iterations} iteration(s): {tests}; changed {files}."
     if event.message:
         text += f" {event.message}"

@@ -6,10 +6,22 @@ events the job emitted before it finished.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+
+
+@dataclass(frozen=True)
+class Job:
+    """A blocking Session call waiting to run in a worker, what handles its result, and its cancel event."""
+
+    label: str
+    call: Callable[[], Any]
+    then: Callable[[Any], Awaitable[None]] | None = None
+    cancel: threading.Event | None = None
 
 
 class LoopEvent(Message):

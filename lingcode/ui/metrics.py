@@ -30,7 +30,10 @@ class Metrics:
     def render(self, elapsed_s: float) -> str:
         """The status line, in plain text with Rich markup for emphasis."""
         where = f"[b]{_esc(self.model) or 'no model'}[/b] @ {_esc(self.server) or '…'}"
-        speed = f"{self.tokens_per_s:.1f} tok/s" if self.show_timings and self.tokens_per_s else "– tok/s"
+        speed = "– tok/s"
+        if self.show_timings and self.tokens_per_s:
+            rate = self.tokens_per_s
+            speed = f"{rate:.1f} tok/s" if rate < 100 else f"{rate:,.0f} tok/s"
         ttft = f"TTFT {self.ttft_s:.2f}s" if self.show_timings and self.ttft_s is not None else "TTFT –"
         cached = f"cache {self.cached_share:.0%}" if self.cached_share is not None else "cache –"
         total = self.usage.prompt_tokens + self.usage.completion_tokens

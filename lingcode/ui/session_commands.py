@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from lingcode.events import CheckFinished
 from lingcode.ui.commands import Command, help_text
+from lingcode.ui.events_view import check_notice
 from lingcode.ui.widgets.edit_review import EditReview
 
 if TYPE_CHECKING:
@@ -30,8 +32,9 @@ class SessionCommands:
     async def _session(self, what: str) -> SessionLike | None:
         """The open session, or None after telling the user why `what` cannot run now."""
         app = self.app
-        if app.busy:
-            await app.notice(f"lingcode is busy ({app.busy}); {what} has to wait.", "warning", BUSY_HINT)
+        busy = app.user_busy()
+        if busy:
+            await app.notice(f"lingcode is busy ({busy}); {what} has to wait.", "warning", BUSY_HINT)
             return None
         if app.backend is None:
             await app.notice(
@@ -54,10 +57,6 @@ class SessionCommands:
         reviews = [r for r in self.app.query(EditReview) if not r.decided]
         if reviews:
             reviews[-1].focus()
-
-    def _new_cancel(self) -> threading.Event:
-        self.app.cancel = threading.Event()
-        return self.app.cancel
 
     def refresh_context(self, task: str = "", show: bool = False) -> None:
         """Rebuild the context panel in a worker; with `show`, also summarise it in the conversation."""
@@ -96,10 +95,9 @@ class SessionCommands:
         if session is None:
             return
         await self.app.conversation.add_user(text)
-        self.app.iteration = 0
         self.app.rejections = []
-        cancel = self._new_cancel()
-        self.app.run_job("thinking", lambda: session.ask(text, cancel), self._on_proposal)
+        cancel = threading.Event()
+        self.app.run_job("thinking", lambda: session.ask(text, cancel), self._on_proposal, cancel)
 
     async def _on_proposal(self, proposal: Any) -> None:
         app = self.app
@@ -158,13 +156,15 @@ class SessionCommands:
         if backend is None:
             return
         session = backend.session
-        cancel = self._new_cancel()
+        cancel = threading.Event()
 
-        async def then(_: Any) -> None:
+        async def then(result: Any) -> None:
+            # one notice for the whole run (related tests first, then the full command): the final word
+            await check_notice(self.app, _finished(result))
             self._save_quietly()
             self.refresh_context()
 
-        self.app.run_job("testing", lambda: session.run_checks(cancel), then)
+        self.app.run_job("testing", lambda: session.run_checks(cancel), then, cancel)
 
     async def run_loop(self, text: str) -> None:
         """/run: let the loop edit and test until green, applying as it goes."""
@@ -172,14 +172,13 @@ class SessionCommands:
         if session is None:
             return
         await self.app.conversation.add_user(f"/run {text}".strip())
-        self.app.iteration = 0
-        cancel = self._new_cancel()
+        cancel = threading.Event()
 
         async def then(_: Any) -> None:
             self._save_quietly()
             self.refresh_context()
 
-        self.app.run_job("running", lambda: session.run_until_green(text, cancel), then)
+        self.app.run_job("running", lambda: session.run_until_green(text, cancel), then, cancel)
 
     def _save_quietly(self) -> None:
         backend = self.app.backend
@@ -274,7 +273,20 @@ class SessionCommands:
 
     async def _cmd_clear(self, session: SessionLike, command: Command) -> None:
         async def then(_: Any) -> None:
+            self.app.iteration = 0
             await self.app.conversation.clear()
             await self.app.notice("Conversation cleared; the files in context stay.")
 
         self.app.run_job("clearing", session.clear, then)
+
+
+def _finished(result: Any) -> CheckFinished:
+    """The loop's CheckResult in the shape of the event the notice is written from."""
+    return CheckFinished(
+        command=str(result.command),
+        passed=bool(result.passed),
+        returncode=result.returncode,
+        timed_out=bool(result.timed_out),
+        duration_s=float(result.duration_s),
+        output=str(result.output),
+    )

@@ -123,7 +123,9 @@ def test_refusal_changes_nothing_and_says_why(case: str, make_repo: GitRepoFacto
 
 def test_absent_search_shows_nearest_lines_with_numbers(make_repo: GitRepoFactory) -> None:
     root = make_repo({"geo.py": CODE})
-    message = apply_edits(parse_reply(block("    total = 3 * (w + h) + area(w, h)\n", "x\n")), root).rejection_message()
+    message = apply_edits(
+        parse_reply(block("    total = 3 * (w + h) + area(w, h)\n", "x\n")), root
+    ).rejection_message()
     assert "geo.py: block 1" in message
     assert "   10 |     total = 2 * (w + h)" in message
 
@@ -163,7 +165,9 @@ def test_binary_and_non_utf8_files_are_refused(content: bytes, words: str, make_
     assert (root / "f.dat").read_bytes() == content
 
 
-def test_symlinks_leaving_the_root_and_hard_links_are_refused(make_repo: GitRepoFactory, tmp_path: Path) -> None:
+def test_symlinks_leaving_the_root_and_hard_links_are_refused(
+    make_repo: GitRepoFactory, tmp_path: Path
+) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "t.py").write_text("x\n")
@@ -171,7 +175,11 @@ def test_symlinks_leaving_the_root_and_hard_links_are_refused(make_repo: GitRepo
     (root / "link").symlink_to(outside)
     (root / "file_link.py").symlink_to(root / "geo.py")
     os.link(root / "geo.py", root / "hard.py")
-    for path, words in (("link/t.py", "outside"), ("file_link.py", "symbolic link"), ("hard.py", "hard-linked")):
+    for path, words in (
+        ("link/t.py", "outside"),
+        ("file_link.py", "symbolic link"),
+        ("hard.py", "hard-linked"),
+    ):
         result = apply_edits(parse_reply(block("x\n", "y\n", path)), root)
         assert not result.ok and words in result.rejection_message(), path
     assert (outside / "t.py").read_text() == "x\n"
@@ -193,7 +201,9 @@ def test_create_delete_rename_and_dry_run(make_repo: GitRepoFactory) -> None:
     assert dry.ok and not (root / "pkg").exists() and (root / "old.py").exists()
     result = apply_edits(list(edits), root)
     assert [(item.path, item.status) for item in result.files] == [
-        ("pkg/new.py", "created"), ("old.py", "deleted"), ("geo.py", "renamed")
+        ("pkg/new.py", "created"),
+        ("old.py", "deleted"),
+        ("geo.py", "renamed"),
     ]
     assert (root / "pkg/new.py").read_text() == "n\n"
     assert not (root / "old.py").exists() and not (root / "geo.py").exists()
@@ -213,3 +223,35 @@ def test_search_replace_edit_type_is_frozen() -> None:
     edit = SearchReplace("a", "b\n", "c\n")
     with pytest.raises(AttributeError):
         edit.path = "x"  # type: ignore[misc]
+
+
+TEN = "".join(f"L{n}\n" for n in range(1, 11))
+
+
+@pytest.mark.parametrize(
+    ("habit", "hunk", "expected"),
+    [
+        # three lines before the insertion are the most a diff keeps, so the dropped L5 came after it
+        (
+            "diff_dropped_context_after_full_lead",
+            " L2\n L3\n L4\n+NEW\n L6\n L7\n",
+            TEN.replace("L5\n", "NEW\nL5\n"),
+        ),
+        (
+            "diff_dropped_context_between_removals",
+            " L3\n-L4\n-L6\n L7\n",
+            TEN.replace("L4\n", "").replace("L6\n", ""),
+        ),
+        ("diff_dropped_context_either_side", " L3\n L4\n+NEW\n L6\n L7\n", None),
+        ("diff_ending_in_added_lines_mid_file", " L3\n L4\n+NEW\n", None),
+    ],
+)
+def test_dropped_diff_context(habit: str, hunk: str, expected: str | None, make_repo: GitRepoFactory) -> None:
+    root = make_repo({"t.txt": TEN})
+    result = apply_edits(parse_reply(f"--- a/t.txt\n+++ b/t.txt\n@@ -2,5 +2,5 @@\n{hunk}"), root)
+    if expected is None:
+        assert not result.ok and "uncertain" in result.rejection_message()
+        assert (root / "t.txt").read_text() == TEN
+    else:
+        assert result.ok, result.rejection_message()
+        assert (root / "t.txt").read_text() == expected

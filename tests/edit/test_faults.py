@@ -93,8 +93,12 @@ def test_killed_mid_apply_is_rolled_back_on_next_start(kill_at: int, make_repo: 
     root = make_repo(dict(FILES))
     before = tree(root)
     done = subprocess.run(
-        [sys.executable, "-c", KILLER, str(root), str(kill_at)], input=REPLY, text=True, capture_output=True,
-        cwd=Path(__file__).resolve().parents[2], timeout=60,
+        [sys.executable, "-c", KILLER, str(root), str(kill_at)],
+        input=REPLY,
+        text=True,
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=60,
     )
     if kill_at > WRITES:
         assert done.returncode == 0, done.stderr

@@ -44,10 +44,12 @@ HABITS = {
     "no_edits_just_talk": ("I think the bug is in a.py, but I am not sure.\n", []),
     "whole_file_in_fence": ("src/m.py\n```python\nx = 1\n```\n", [WholeFile("src/m.py", "x = 1\n")]),
     "whole_file_with_inner_fence": (
-        "README.md\n````\ntext\n```\ncode\n```\n````\n", [WholeFile("README.md", "text\n```\ncode\n```\n")]
+        "README.md\n````\ntext\n```\ncode\n```\n````\n",
+        [WholeFile("README.md", "text\n```\ncode\n```\n")],
     ),
     "git_diff": (
-        "diff --git a/a.py b/a.py\nindex 1..2 100644\n--- a/a.py\n+++ b/a.py\n@@ -3,2 +3,2 @@ def f():\n x\n-old\n+new\n",
+        "diff --git a/a.py b/a.py\nindex 1..2 100644\n--- a/a.py\n+++ b/a.py\n"
+        "@@ -3,2 +3,2 @@ def f():\n x\n-old\n+new\n",
         [UnifiedDiff("a.py", (Hunk(((" ", "x"), ("-", "old"), ("+", "new")), 3),))],
     ),
     "diff_without_prefixes_or_numbers": (
@@ -65,7 +67,8 @@ HABITS = {
         [RenameFile("x.py", "y.py")],
     ),
     "delete_and_rename_lines": (
-        "DELETE FILE: old.py\nRENAME FILE: a.py -> b.py\n", [DeleteFile("old.py"), RenameFile("a.py", "b.py")]
+        "DELETE FILE: old.py\nRENAME FILE: a.py -> b.py\n",
+        [DeleteFile("old.py"), RenameFile("a.py", "b.py")],
     ),
 }
 

@@ -30,13 +30,18 @@ MARKER_RE = re.compile(r"^\s*(<{5,9} ?SEARCH|={5,9}|>{5,9} ?REPLACE)\s*$")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 segment = st.from_regex(r"[a-z][a-z0-9_]{0,7}", fullmatch=True)
-path = st.builds(lambda parts, ext: "/".join(parts) + ext, st.lists(segment, min_size=1, max_size=3),
-                 st.sampled_from([".py", ".txt", ".md"]))
-line = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=40
-).filter(lambda text: not MARKER_RE.match(text) and not text.startswith(("--- ", "+++ ", "diff --git")))
+path = st.builds(
+    lambda parts, ext: "/".join(parts) + ext,
+    st.lists(segment, min_size=1, max_size=3),
+    st.sampled_from([".py", ".txt", ".md"]),
+)
+line = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=40).filter(
+    lambda text: not MARKER_RE.match(text) and not text.startswith(("--- ", "+++ ", "diff --git"))
+)
 body = st.lists(line, max_size=6).map(lambda lines: "".join(f"{item}\n" for item in lines))
-nonempty_body = st.lists(line, min_size=1, max_size=6).map(lambda lines: "".join(f"{item}\n" for item in lines))
+nonempty_body = st.lists(line, min_size=1, max_size=6).map(
+    lambda lines: "".join(f"{item}\n" for item in lines)
+)
 hunk_text = line.filter(lambda text: not text.startswith(("-- ", "++ ")))
 hunk = st.builds(
     lambda lines, start: Hunk(tuple(lines), start),
@@ -65,7 +70,9 @@ files_strategy = st.dictionaries(path, st.lists(line, min_size=1, max_size=8), m
 
 @SETTINGS
 @given(files_strategy, st.data())
-def test_a_rejected_reply_leaves_the_tree_byte_identical(files: dict[str, list[str]], data: st.DataObject) -> None:
+def test_a_rejected_reply_leaves_the_tree_byte_identical(
+    files: dict[str, list[str]], data: st.DataObject
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         for rel, lines in files.items():
@@ -74,8 +81,8 @@ def test_a_rejected_reply_leaves_the_tree_byte_identical(files: dict[str, list[s
         before = tree(root)
         names = sorted(files)
         good = [
-            SearchReplace(name, f"{files[name][0]}\n", data.draw(body)) for name in data.draw(st.lists(
-                st.sampled_from(names), max_size=3))
+            SearchReplace(name, f"{files[name][0]}\n", data.draw(body))
+            for name in data.draw(st.lists(st.sampled_from(names), max_size=3))
         ]
         bad = SearchReplace(data.draw(st.sampled_from(names)), "\x00 never in any file \x00\n", "x\n")
         edits: list[Edit] = [*good, bad]
@@ -89,8 +96,15 @@ unsafe_path = st.lists(st.one_of(unsafe_part, segment), min_size=1, max_size=4).
 
 
 @SETTINGS
-@given(st.lists(st.tuples(st.sampled_from(["create", "whole", "delete", "rename", "patch"]), unsafe_path,
-                          unsafe_path), min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["create", "whole", "delete", "rename", "patch"]), unsafe_path, unsafe_path
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
 def test_nothing_outside_the_root_is_touched(operations: list[tuple[str, str, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = Path(tmp)
@@ -110,13 +124,15 @@ def test_nothing_outside_the_root_is_touched(operations: list[tuple[str, str, st
         before_outside, before_git = tree(outside), tree(root / ".git")
         edits: list[Edit] = []
         for kind, first, second in operations:
-            edits.append({
-                "create": CreateFile(first, "new\n"),
-                "whole": WholeFile(first, "whole\n"),
-                "delete": DeleteFile(first),
-                "rename": RenameFile(first, second),
-                "patch": SearchReplace(first, "x\n", "y\n"),
-            }[kind])
+            edits.append(
+                {
+                    "create": CreateFile(first, "new\n"),
+                    "whole": WholeFile(first, "whole\n"),
+                    "delete": DeleteFile(first),
+                    "rename": RenameFile(first, second),
+                    "patch": SearchReplace(first, "x\n", "y\n"),
+                }[kind]
+            )
         apply_edits(edits, root)
         assert tree(outside) == before_outside
         assert tree(root / ".git") == before_git

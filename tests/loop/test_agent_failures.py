@@ -141,10 +141,12 @@ def test_token_limit(make_repo: GitRepoFactory) -> None:
 
 def test_wall_time_limit_exits_124(make_repo: GitRepoFactory) -> None:
     root = make_repo(FILES)
-    slow = ScriptedReply(WRONG_FIX, delay_s=1.2)
+    slow = ScriptedReply(WRONG_FIX, delay_s=20)
+    started = time.monotonic()
     with ScriptedServer([slow, FIX]) as server:
-        result = run_agent(root, server.base_url, config=make_config(wall_time=1.0))
+        result = run_agent(root, server.base_url, config=make_config(wall_time=1.5))
     assert (result.status, result.exit_code) == ("timeout", 124)
+    assert time.monotonic() - started < 10  # the model call was stopped, not waited out
 
 
 def _comment_edit(n: int) -> str:

@@ -21,8 +21,8 @@ from lingcode.loop.checks import (
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"pytest.ini": ""}, "-m pytest -q"),
-        ({"tests/test_x.py": ""}, "-m pytest -q"),
+        ({"pytest.ini": ""}, "pytest -q"),
+        ({"tests/test_x.py": ""}, "pytest -q"),
         ({"package.json": '{"scripts": {"test": "jest"}}'}, "npm test --silent"),
         ({"package.json": '{"scripts": {"test": "echo \\"Error: no test specified\\" && exit 1"}}'}, None),
         ({"go.mod": "module x"}, "go test ./..."),

@@ -1,4 +1,4 @@
-"""The real embedded llama.cpp server with the real Gemma 3 270M: start, complete, stream, grammar, doctor, stop.
+"""The real embedded llama.cpp server and the real Gemma 3 270M: start, complete, stream, grammar, stop.
 
 The model is assembled once per session into a temporary cache (or, with LINGCODE_TEST_KEEP_CACHE set, into
 the real cache's models/ folder, so later sessions skip it); server state stays in the temporary cache, so a
@@ -38,7 +38,7 @@ MESSAGES = [{"role": "user", "content": "Count from 1 to 10, separated by spaces
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """XDG_CACHE_HOME for these tests: fresh, with models/ shared with the real cache when asked to keep it."""
+    """XDG_CACHE_HOME for these tests: fresh, its models/ shared with the real cache when asked to keep it."""
     cache = tmp_path_factory.mktemp("xdg-cache")
     if os.environ.get("LINGCODE_TEST_KEEP_CACHE"):
         kept = cache_home() / "models"  # still the real environment: session fixtures run before isolation

@@ -21,6 +21,7 @@ FIX = (
 CHECK = "python3 -c 'import calc; assert calc.add(2, 3) == 5'"
 
 
+@pytest.mark.slow
 def test_batch_runs_tasks_concurrently_in_worktrees(make_repo: GitRepoFactory, tmp_path: Path) -> None:
     repo = make_repo({"calc.py": CALC})
     tasks = tmp_path / "tasks.jsonl"

@@ -119,9 +119,32 @@ def test_core_hooks_path_is_respected(repo: Path) -> None:
     assert not (repo / "tools").exists()  # install created the directory, so uninstall removes it
 
 
-def test_uninstall_refuses_a_foreign_hook(repo: Path) -> None:
+def test_uninstall_leaves_a_foreign_hook_alone(repo: Path) -> None:
     hook = repo / ".git" / "hooks" / "pre-commit"
     hook.write_text(OLD_HOOK, encoding="utf-8")
     done = lingcode("hook", "uninstall", cwd=repo)
-    assert done.returncode == 2
+    assert done.returncode == 0
+    assert "another tool's hook" in done.stdout
     assert hook.read_text(encoding="utf-8") == OLD_HOOK
+
+
+def test_install_refuses_to_overwrite_a_leftover_chained_hook(repo: Path) -> None:
+    hooks = repo / ".git" / "hooks"
+    (hooks / "pre-commit").write_text(OLD_HOOK, encoding="utf-8")
+    (hooks / "pre-commit.lingcode-chained").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    before = listing(hooks)
+    done = lingcode("hook", "install", cwd=repo)
+    assert done.returncode == 2 and "already exists" in done.stderr
+    assert listing(hooks) == before
+
+
+def test_commit_all_reviews_what_git_is_about_to_commit(repo: Path) -> None:
+    # `git commit -a` stages into a temporary index named by GIT_INDEX_FILE; the hook must read that one
+    lingcode("hook", "install", cwd=repo)
+    (repo / "a.py").write_text(BASE_A.replace("return x\n", "return x * 1000\n", 1), encoding="utf-8")
+    with ScriptedServer([CLEAN_REPLY]) as server:
+        done = run_git(
+            repo, "commit", "-q", "-a", "-m", "all", env={"LINGCODE_MODEL_BASE_URL": server.base_url}
+        )
+    assert done.returncode == 0, done.stderr
+    assert "return x * 1000" in str(server.requests[0]["messages"])

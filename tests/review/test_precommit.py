@@ -51,7 +51,8 @@ def local_config(files: str) -> str:
         "types": hook["types"],
         "files": files,
     }
-    return yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]})
+    text: str = yaml.safe_dump({"repos": [{"repo": "local", "hooks": [local]}]})
+    return text
 
 
 @pytest.fixture

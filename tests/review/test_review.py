@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -40,6 +42,8 @@ def closed_port_url() -> str:
 
 def test_staged_review_sees_only_staged_lines(repo: Path) -> None:
     stage_partially(repo)
+    # a caller with unstaged edits: the prompt must quote its staged line, not the work tree's
+    (repo / "b.py").write_text("from a import total\n\nprint(total())  # UNSTAGED_MARKER\n", encoding="utf-8")
     with ScriptedServer([FINDING_REPLY]) as server:
         done = lingcode("review", "--staged", "--model-url", server.base_url, cwd=repo)
     assert done.returncode == 1, done.stderr  # an error finding at the default --fail-on error
@@ -203,6 +207,14 @@ def test_hook_mode_over_budget(repo: Path, extra: tuple[str, ...], code: int) ->
     assert len(server.requests) == 1
 
 
+def test_budget_outside_hook_mode_is_a_timeout(repo: Path) -> None:
+    stage_partially(repo)
+    with ScriptedServer([ScriptedReply(FINDING_REPLY, delay_s=20)]) as server:
+        done = lingcode("review", "--staged", "--budget", "1", "--model-url", server.base_url, cwd=repo)
+    assert done.returncode == 124
+    assert "budget" in done.stderr
+
+
 def test_hook_mode_without_a_server_fails_open_and_says_how_to_start_one(repo: Path) -> None:
     stage_partially(repo)
     done = lingcode("review", "--hook", "--staged", cwd=repo)
@@ -222,3 +234,48 @@ def test_hook_recursion_guard(repo: Path) -> None:
 def test_hook_requires_staged(repo: Path) -> None:
     done = lingcode("review", "--hook", cwd=repo)
     assert done.returncode == 2
+
+
+def test_hook_mode_reuses_a_running_embedded_server(repo: Path, tmp_path: Path) -> None:
+    """With no URL configured, the hook uses the server `lingcode serve --detach` recorded; it starts none.
+
+    The stand-in is the scripted server in its own process, with `llama_cpp.server` on its command line,
+    which is how lingcode recognises its embedded server's process.
+    """
+    from lingcode.model.embedded import ServerState, write_state
+
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([FINDING_REPLY]), encoding="utf-8")
+    code = "import sys; from lingcode.model.scripted import main; sys.exit(main(sys.argv[2:]))"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, "llama_cpp.server", "--script", str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        url = child.stdout.readline().strip()
+        write_state(ServerState(pid=child.pid, port=int(url.split(":")[2].split("/")[0]), model_path="m.gguf",
+                                base_url=url, n_ctx=4096))  # fmt: skip
+        stage_partially(repo)
+        done = lingcode("review", "--hook", "--staged", cwd=repo)
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+        child.stdout.close()  # type: ignore[union-attr]
+    assert done.returncode == 1, done.stderr
+    assert "a.py:2: error: scale returns x + 1" in done.stdout
+
+
+def test_changes_beyond_the_context_budget_are_named_not_shown(repo: Path) -> None:
+    stage_partially(repo)
+    (repo / "z.py").write_text("".join(f"VALUE_{i} = {i}\n" for i in range(200)), encoding="utf-8")
+    git(repo, "add", "z.py")
+    reply = "FINDINGS:\nFINDING: z.py:3: error: not shown, so not reviewed\nFINDING: a.py:2: info: seen\n"
+    with ScriptedServer([reply]) as server:
+        done = lingcode("-c", "context.budget=200", "review", "--staged", "--format", "json",
+                        "--model-url", server.base_url, cwd=repo)  # fmt: skip
+    prompt = prompt_of(server.requests[0])
+    assert "=== a.py" in prompt and "=== z.py" not in prompt
+    assert "Also changed, but not shown here: z.py." in prompt
+    assert [f["file"] for f in json.loads(done.stdout)["findings"]] == ["a.py"]

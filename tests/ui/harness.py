@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -57,10 +56,14 @@ WRONG_FIX = edit_reply("    return a * b", reasoning="multiply, surely.")
 
 
 def make_config(base_url: str, *, auto_apply: bool = False) -> Config:
-    """Settings for a scripted run: no retries, no grammar, the tiny test runner on the repository."""
+    """Settings for a scripted run: no retries, no grammar, the tiny test runner on the repository.
+
+    The runner is started as `python3` from PATH (not sys.executable), so the command on screen is the same
+    on every machine; it needs nothing beyond the standard library.
+    """
     return Config(
         model=ModelConfig(base_url=base_url, max_retries=0, constrain=False, first_token_timeout=20),
-        loop=LoopConfig(test_cmd=f"{sys.executable} -B run_tests.py", auto_apply=auto_apply),
+        loop=LoopConfig(test_cmd="python3 -B run_tests.py", auto_apply=auto_apply),
     )
 
 
@@ -78,7 +81,7 @@ def scripted_factory(config: Config, root: Path, *, resume: bool = False) -> Ses
 
 
 def build_app(config: Config, root: Path, *, resume: bool = False) -> LingcodeApp:
-    """The app as tests build it: a frozen clock and no measured timings, so screens are deterministic."""
+    """The app as tests build it: frozen clock, no measured timings, no blinking: deterministic screens."""
     return create_app(
         scripted_factory(config, root, resume=resume),
         config=config,
@@ -86,6 +89,7 @@ def build_app(config: Config, root: Path, *, resume: bool = False) -> LingcodeAp
         clock=lambda: 0.0,
         show_timings=False,
         history=InputHistory(None),
+        blink=False,
     )
 
 

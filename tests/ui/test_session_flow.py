@@ -113,7 +113,9 @@ async def test_text_streams_in_and_esc_stops_it_at_once(make_repo: GitRepoFactor
         async with app.run_test(size=(110, 32)) as pilot:
             await settle(pilot)
             await type_line(pilot, "say many words")
-            await wait_until(pilot, lambda: bool(app.query(Reply)) and "word20" in app.query_one(Reply).answer_text)
+            await wait_until(
+                pilot, lambda: bool(app.query(Reply)) and "word20" in app.query_one(Reply).answer_text
+            )
             assert app.busy == "streaming"  # text shows while the reply is still coming
             await pilot.press("escape")
             await settle(pilot, timeout=5)

@@ -20,14 +20,11 @@ class PromptInput(Input):
         Binding("tab", "complete", "Complete", show=False),
     ]
 
-    def __init__(self, history: InputHistory, *, id: str | None = None) -> None:
+    def __init__(self, history: InputHistory, *, id: str | None = None, blink: bool = True) -> None:
         self.suggester_ = CommandSuggester()
-        super().__init__(
-            placeholder="Ask for a change, or /help",
-            suggester=self.suggester_,
-            id=id,
-        )
+        super().__init__(placeholder="Ask for a change, or /help", suggester=self.suggester_, id=id)
         self.history = history
+        self.cursor_blink = blink
 
     def set_paths(self, paths: tuple[str, ...]) -> None:
         """Repository files offered as completions after /add and /drop."""

@@ -1,0 +1,92 @@
+"""Lexical retrieval: BM25 of a task over file contents (from the index's postings), paths and symbol names.
+
+The content side reads the index's per-file term counts, so nothing is re-tokenised per query (a BM25
+library would need the whole corpus tokenised in memory on every call). The path and symbol sides are
+small bags built from the records themselves: path components and definition names, split into words.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from lingcode.context.index import FileRecord
+from lingcode.context.terms import split_word, terms
+
+K1 = 1.2
+B = 0.75
+
+
+def query_weights(task: str) -> dict[str, float]:
+    """The task's terms, each weighted 1 + log(count): repeated words matter, but sublinearly."""
+    return {t: 1.0 + math.log(c) for t, c in Counter(terms(task)).items()}
+
+
+def _bm25_add(
+    scores: np.ndarray, idx: np.ndarray, tf: np.ndarray, lengths: np.ndarray, weight: float
+) -> None:
+    n = len(scores)
+    df = len(idx)
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+    avg = float(lengths.mean()) or 1.0
+    scores[idx] += weight * idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[idx] / avg))
+
+
+def content_bm25(
+    conn: sqlite3.Connection, records: Sequence[FileRecord], query: dict[str, float]
+) -> np.ndarray:
+    """BM25 of every record's content for the weighted query terms."""
+    n = len(records)
+    scores = np.zeros(n)
+    by_blob: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(records):
+        if not rec.status:
+            by_blob[rec.blob].append(i)
+    lengths = np.array([max(rec.length, 1) for rec in records], dtype=np.float64)
+    for term, weight in query.items():
+        hits = [
+            (i, tf)
+            for blob, tf in conn.execute("SELECT blob, tf FROM postings WHERE term = ?", (term,))
+            for i in by_blob.get(blob, ())
+        ]
+        if not hits or len(hits) > n * 0.5:
+            continue  # absent, or as common as a stopword in this repository
+        idx = np.fromiter((i for i, _ in hits), dtype=np.int64, count=len(hits))
+        tf = np.fromiter((t for _, t in hits), dtype=np.float64, count=len(hits))
+        _bm25_add(scores, idx, tf, lengths, weight)
+    return scores
+
+
+def bag_bm25(bags: Sequence[Iterable[str]], query: dict[str, float]) -> np.ndarray:
+    """BM25 of small per-file word bags (paths, symbol names) for the weighted query terms."""
+    n = len(bags)
+    scores = np.zeros(n)
+    postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    lengths = np.ones(n)
+    for i, bag in enumerate(bags):
+        counts = Counter(bag)
+        lengths[i] = max(sum(counts.values()), 1)
+        for term, count in counts.items():
+            if term in query:
+                postings[term].append((i, count))
+    for term, hits in postings.items():
+        if len(hits) > n * 0.5:
+            continue
+        idx = np.fromiter((i for i, _ in hits), dtype=np.int64, count=len(hits))
+        tf = np.fromiter((t for _, t in hits), dtype=np.float64, count=len(hits))
+        _bm25_add(scores, idx, tf, lengths, query[term])
+    return scores
+
+
+def path_words(path: str) -> list[str]:
+    """A path's words: directories, file stem and extension, split on case and underscores."""
+    return terms(path.replace("/", " ").replace(".", " ").replace("-", " "))
+
+
+def symbol_words(record: FileRecord) -> list[str]:
+    """The words of a file's definition names."""
+    return [t for name, *_ in record.definitions for t in split_word(name)]

@@ -1,0 +1,58 @@
+"""Blank-line bookkeeping for the blank-insensitive matching level."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingcode.edit.match import Located
+
+
+def map_blank_lines(old: list[str], mapping: list[int | None], lines: list[str]) -> None:
+    """Pair the old text's blank lines with the file's blank lines between the same matched lines, in order
+    (so a blank line both have is not mistaken for one the old text left out)."""
+    placed = [i for i, index in enumerate(mapping) if index is not None]
+    if not placed:
+        return
+    bounds = [(-1, placed[0]), *itertools.pairwise(placed), (placed[-1], len(old))]
+    for low, high in bounds:
+        blanks = [i for i in range(low + 1, high) if not old[i].strip()]
+        file_low = mapping[low] if low >= 0 else None
+        file_high = mapping[high] if high < len(old) else None
+        free: list[int] = []
+        if file_low is not None and file_high is not None:
+            free = [index for index in range(file_low + 1, file_high) if not lines[index].strip()]
+        elif file_high is not None:  # leading blank lines: the file's run just before the match
+            index = file_high - 1
+            while index >= 0 and not lines[index].strip() and len(free) < len(blanks):
+                free.insert(0, index)
+                index -= 1
+            blanks = blanks[len(blanks) - len(free) :]
+        elif file_low is not None:  # trailing blank lines: the file's run just after
+            index = file_low + 1
+            while index < len(lines) and not lines[index].strip() and len(free) < len(blanks):
+                free.append(index)
+                index += 1
+        for i, index in zip(blanks, free, strict=False):
+            mapping[i] = index
+
+
+def with_blank_edges(located: Located, old: list[str], lines: list[str]) -> Located:
+    """Widen a blank-insensitive match over the blank lines the old text starts or ends with."""
+    lead = len(old) - len(list(drop_blank_prefix(old)))
+    trail = len(old) - len(list(drop_blank_prefix(old[::-1])))
+    start, end = located.start, located.end
+    while lead and start > 0 and not lines[start - 1].strip():
+        start, lead = start - 1, lead - 1
+    while trail and end < len(lines) and not lines[end].strip():
+        end, trail = end + 1, trail - 1
+    return replace(located, start=start, end=end)
+
+
+def drop_blank_prefix(lines: list[str]) -> list[str]:
+    for i, line in enumerate(lines):
+        if line.strip():
+            return lines[i:]
+    return []

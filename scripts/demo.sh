@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# lingcode's main job on the embedded default model: copy examples/calc (a tiny project with a failing
+# test) into a fresh git repository outside this checkout and let `lingcode run` try to fix it.
+#
+# Exits 0 when lingcode ran to a clean end (fixed, still failing, edits rejected or a limit reached: a
+# 270M base model rarely fixes a real bug), and with lingcode's own exit code when it could not run
+# (2 usage/config, 3 model server unavailable, 70 internal error).
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+lingcode="${LINGCODE:-$here/.venv/bin/lingcode}"
+[ -x "$lingcode" ] || lingcode="$(command -v lingcode)"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/lingcode-demo.XXXXXX")"
+cp -R "$here/examples/calc/." "$work/"
+git -C "$work" init -q -b main
+git -C "$work" add -A
+git -C "$work" -c user.name=demo -c user.email=demo@lingcode.invalid commit -qm "calc: a failing test"
+echo "demo repository: $work" >&2
+
+set +e
+"$lingcode" run "Fix the bug that makes test_average in test_calc.py fail." \
+    --root "$work" --test-cmd "$(dirname "$lingcode")/python -m pytest -q" --max-iterations "${DEMO_ITERATIONS:-2}" \
+    --output-format json "$@"
+rc=$?
+set -e
+case "$rc" in
+    0) echo "demo: the tests pass now; see the change with: git -C $work diff" >&2 ;;
+    1|4|5) echo "demo: lingcode ran to a clean end (exit $rc); the tiny embedded model did not fix the bug." \
+                "Point it at a real coding model for that (README, 'Use a real model')." >&2 ;;
+    *) exit "$rc" ;;
+esac
