@@ -2,11 +2,11 @@
 
 Against the scripted server replaying fixed replies, on a small repository and on a generated 10,000-file one
 (index warm: one run first). Each measured run makes N edit rounds: N-1 edits that leave the check failing,
-then the fix. Overhead = total - model time (the client's streamed call) - check time. The per-iteration
-figure is the slope between a 1-round and an N-round run, so one-time setup (lock, checkpoint, context,
-first check) is reported separately.
+then the fix. Overhead = wall time - model time (the client's streamed call) - check time, measured by the
+loop itself over its edit rounds (timings `overhead_per_iteration_s`); one-time setup (lock, checkpoint,
+context, first check, final diff) is reported separately.
 
-    .venv/bin/python benchmarks/loop.py [--files 10000] [--rounds 6] [--repeat 3] [--out benchmarks/results/loop.md]
+    .venv/bin/python benchmarks/loop.py [--files 10000] [--rounds 6] [--repeat 3] [--out FILE.md]
 """
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ from lingcode.model.scripted import ScriptedServer
 CALC = "def average(values):\n    return sum(values) / (len(values) + 1)\n"
 TEST = "from calc import average\n\n\ndef test_average():\n    assert average([2, 4, 6]) == 4\n"
 # a stand-in named pytest: lingcode narrows it to related tests like the real one, but it runs in milliseconds
-FAKE_PYTEST = "#!/bin/sh\ngrep -q 'len(values)$' calc.py || { echo 'FAILED test_calc.py::test_average'; exit 1; }\n"
-ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@b", "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@b"}
+FAKE_PYTEST = (
+    "#!/bin/sh\ngrep -q 'len(values)$' calc.py || { echo 'FAILED test_calc.py::test_average'; exit 1; }\n"
+)
+ENV = {
+    "GIT_AUTHOR_NAME": "b",
+    "GIT_AUTHOR_EMAIL": "b@b",
+    "GIT_COMMITTER_NAME": "b",
+    "GIT_COMMITTER_EMAIL": "b@b",
+}
 
 
 def git(root: Path, *args: str) -> None:
@@ -68,8 +75,9 @@ def replies(rounds: int) -> list[str]:
             f"# attempt {n}\ndef average(values):\n>>>>>>> REPLACE\n"
         )
     out.append(
-        "<think>\nDivide by len.\n</think>\ncalc.py\n<<<<<<< SEARCH\n    return sum(values) / (len(values) + 1)\n"
-        "=======\n    return sum(values) / len(values)\n>>>>>>> REPLACE\n"
+        "<think>\nDivide by len.\n</think>\ncalc.py\n<<<<<<< SEARCH\n"
+        "    return sum(values) / (len(values) + 1)\n=======\n"
+        "    return sum(values) / len(values)\n>>>>>>> REPLACE\n"
     )
     return out
 
@@ -79,28 +87,28 @@ def run(root: Path, rounds: int, constrain: bool) -> RunResult:
         model=ModelConfig(constrain=constrain, max_retries=0),
         loop=LoopConfig(test_cmd="./pytest -q", max_iterations=rounds, repeat_limit=rounds + 2),
     )
-    with ScriptedServer(replies(rounds), chunk_chars=16) as server:
-        with ModelClient(config.model, server.base_url) as client:
-            result = Agent(config, client, root, lambda event: None).run("fix the failing test")
+    with (
+        ScriptedServer(replies(rounds), chunk_chars=16) as server,
+        ModelClient(config.model, server.base_url) as client,
+    ):
+        result = Agent(config, client, root, lambda event: None).run("fix the failing test")
     git(root, "reset", "-q", "--hard")
     if result.status != "passed" or result.iterations != rounds:
-        raise SystemExit(f"unexpected run: {result.status} after {result.iterations} rounds: {result.message}")
+        raise SystemExit(
+            f"unexpected run: {result.status} after {result.iterations} rounds: {result.message}"
+        )
     return result
 
 
-def overhead(result: RunResult) -> float:
-    return result.timings["total_s"] - result.timings["model_s"] - result.timings["checks_s"]
-
-
 def measure(root: Path, rounds: int, repeat: int, constrain: bool) -> dict[str, float]:
+    """Median per-round overhead, one-time setup and context-build time over `repeat` runs."""
     run(root, 1, constrain)  # warm: the index is built and cached on disk
-    ones = [overhead(run(root, 1, constrain)) for _ in range(repeat)]
-    many = [run(root, rounds, constrain) for _ in range(repeat)]
-    per_iteration = [(overhead(r) - statistics.median(ones)) / (rounds - 1) for r in many]
+    runs = [run(root, rounds, constrain) for _ in range(repeat)]
     return {
-        "setup_ms": statistics.median(ones) * 1000,
-        "per_iteration_ms": statistics.median(per_iteration) * 1000,
-        "context_ms": statistics.median(r.timings["context_s"] for r in many) * 1000,
+        "per_iteration_ms": statistics.median(r.timings["overhead_per_iteration_s"] for r in runs) * 1000,
+        "setup_ms": statistics.median(r.timings["overhead_s"] - r.timings["loop_overhead_s"] for r in runs)
+        * 1000,
+        "context_ms": statistics.median(r.timings["context_s"] for r in runs) * 1000,
     }
 
 
@@ -119,14 +127,19 @@ def main(argv: list[str] | None = None) -> int:
             for constrain in (False, True):
                 m = measure(root, args.rounds, args.repeat, constrain)
                 mode = "grammar" if constrain else "free"
-                rows.append(
-                    f"| {label} | {mode} | {m['per_iteration_ms']:.1f} | {m['setup_ms']:.0f} | {m['context_ms']:.0f} |"
-                )
+                cells = [
+                    label,
+                    mode,
+                    f"{m['per_iteration_ms']:.1f}",
+                    f"{m['setup_ms']:.0f}",
+                    f"{m['context_ms']:.0f}",
+                ]
+                rows.append("| " + " | ".join(cells) + " |")
                 print(rows[-1], file=sys.stderr)
             print(f"{label}: {time.monotonic() - started:.0f}s", file=sys.stderr)
     table = "\n".join(
         [
-            "| repository | decoding | overhead per iteration (ms) | one-time setup (ms) | context build (ms) |",
+            "| repository | decoding | overhead per iteration (ms) | one-time setup (ms) | context (ms) |",
             "|---|---|---|---|---|",
             *rows,
         ]

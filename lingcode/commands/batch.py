@@ -32,8 +32,9 @@ def command(
 ) -> int:
     """Run each line of TASKS_FILE ({"id", "task", optional "test_cmd"}) headlessly against one server.
 
-    Every task gets its own git worktree of HEAD; one JSON line per task (id, status, exit_code, patch,
-    usage, timings) is printed as it finishes. Exit code 1 when any task did not succeed.
+    Every task gets its own git worktree of HEAD (uncommitted changes are not included, and your work tree
+    is never touched); one JSON line per task (id, status, exit_code, patch, usage, timings) is printed as
+    it finishes. Exit code 1 when any task did not succeed.
     """
     from lingcode.run.batch import BatchRunner, read_tasks
 
@@ -45,5 +46,7 @@ def command(
         from lingcode.model import open_model
 
         base_url = open_model(config, progress=lambda line: click.echo(line, err=True)).base_url
-    runner = BatchRunner(repo, base_url, jobs=jobs, test_cmd=test_cmd, timeout_s=task_timeout)
+    runner = BatchRunner(
+        repo, base_url, jobs=jobs, test_cmd=test_cmd, timeout_s=task_timeout, model=config.model.model
+    )
     return runner.run(tasks, sys.stdout)

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from lingcode.commands.common import load, model_options, resolve_root, root_option
+from lingcode.errors import LingcodeError
 
 
 @click.command("doctor")
@@ -31,8 +32,13 @@ def command(
     def progress(message: str) -> None:
         click.echo(f"lingcode: {message}", err=True)
 
-    with open_model(config, progress) as client:
-        report = diagnose(client)
+    try:
+        with open_model(config, progress) as client:
+            report = diagnose(client)
+    except LingcodeError as exc:
+        if as_json:  # scripts get an answer on stdout too; the one-line message still goes to stderr
+            click.echo(json.dumps({"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}))
+        raise
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
     else:

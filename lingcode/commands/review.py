@@ -31,9 +31,16 @@ from lingcode.commands.common import load, model_options, resolve_root, root_opt
 )
 @click.option("--hook", is_flag=True, help="Run as a pre-commit hook: time budget, fail open, quiet.")
 @click.option(
-    "--fail-closed", is_flag=True, default=None, help="In hook mode, exit 3 when the model is down or slow."
+    "--fail-closed/--fail-open",
+    default=None,
+    help="In hook mode, exit 3 (or 0) when the model is down or slow (default: review.fail_closed, open).",
 )
-@click.option("--budget", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds allowed.")
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds the review may take (hook mode: review.hook_budget, 20).",
+)
 @model_options
 @root_option
 @click.pass_context
@@ -72,7 +79,7 @@ def command(
         fix=fix,
         patch_out=patch_out,
         hook=hook,
-        fail_closed=fail_closed or None,
+        fail_closed=fail_closed,
         budget=budget,
     )
     return review(repo, config, options)

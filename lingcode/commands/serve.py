@@ -33,7 +33,12 @@ def _out(line: str) -> None:
     "--tensor-parallel-size", "-tp", type=click.IntRange(min=1), default=None, help="vLLM GPUs per node."
 )
 @click.option("--pipeline-parallel-size", "-pp", type=click.IntRange(min=1), default=None, help="vLLM nodes.")
-@click.option("--gpu-memory-utilization", type=click.FloatRange(0, 1, min_open=True), default=None)
+@click.option(
+    "--gpu-memory-utilization",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=None,
+    help="vLLM share of GPU memory.",
+)
 @click.option(
     "--speculative-ngram/--no-speculative-ngram", default=None, help="vLLM n-gram speculative decoding."
 )

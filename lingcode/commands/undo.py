@@ -13,7 +13,7 @@ from lingcode.commands.common import resolve_root, root_option
 @root_option
 def command(root: Path | None) -> int:
     """Restore the files (and what was staged) to the checkpoint taken before lingcode's first edit."""
-    from lingcode.loop.checkpoint import drop_checkpoint, load_checkpoint, restore
+    from lingcode.loop.checkpoint import UNDONE_REF, drop_checkpoint, load_checkpoint, restore
     from lingcode.loop.lock import RunLock
 
     path = resolve_root(root)
@@ -25,6 +25,7 @@ def command(root: Path | None) -> int:
         restored = restore(path, checkpoint)
         drop_checkpoint(path)
     click.echo(f"restored {len(restored)} file(s) to how they were before lingcode's first edit")
+    click.echo(f"(the state before this undo is kept at {UNDONE_REF})")
     for rel in restored:
         click.echo(f"  {rel}")
     return 0

@@ -21,8 +21,8 @@ from lingcode.errors import UsageError
 MAP_HEADER = "## Repository map (ranked; bodies elided with ⋮)\n"
 FULL_HEADER = "## Files\n"
 _MAX_DEFS = 30
-_FULL_CANDIDATES = 6
-_EXCERPT_CANDIDATES = 3
+_FULL_CANDIDATES = 8
+_EXCERPT_CANDIDATES = 5
 _MAP_SHARE = 0.2  # of the budget kept for the map once full files are in
 _INDENT = {"method": "    ", "property": "    "}
 
@@ -90,7 +90,7 @@ def render(
         if used + cost > room and position < _EXCERPT_CANDIDATES:
             # too large to send whole: send the parts the task points at, leaving room for the next files
             left = room - used
-            part = excerpt(rec.path, text, rec.definitions, task, max(left // 2, min(left, 1500)), count)
+            part = excerpt(rec.path, text, rec.definitions, task, max(left // 3, min(left, 1200)), count)
             if part is None:
                 continue
             entry, cost = part, count(part)

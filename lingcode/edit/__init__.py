@@ -2,6 +2,7 @@
 format as a decoding grammar. Independent of the loop, git and the UI."""
 
 from lingcode.edit.apply import apply_edits, recover_interrupted
+from lingcode.edit.grammar import GrammarLimits, GrammarResult, constrained_grammar, format_grammar
 from lingcode.edit.parse import parse_reply
 from lingcode.edit.render import render_edit
 from lingcode.edit.result import ApplyResult, FileResult
@@ -24,12 +25,16 @@ __all__ = [
     "Edit",
     "FileResult",
     "FormatError",
+    "GrammarLimits",
+    "GrammarResult",
     "Hunk",
     "RenameFile",
     "SearchReplace",
     "UnifiedDiff",
     "WholeFile",
     "apply_edits",
+    "constrained_grammar",
+    "format_grammar",
     "parse_reply",
     "recover_interrupted",
     "render_edit",

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lingcode.edit.match import Located
 
 
 def map_blank_lines(old: list[str], mapping: list[int | None], lines: list[str]) -> None:
@@ -37,22 +32,3 @@ def map_blank_lines(old: list[str], mapping: list[int | None], lines: list[str])
                 index += 1
         for i, index in zip(blanks, free, strict=False):
             mapping[i] = index
-
-
-def with_blank_edges(located: Located, old: list[str], lines: list[str]) -> Located:
-    """Widen a blank-insensitive match over the blank lines the old text starts or ends with."""
-    lead = len(old) - len(list(drop_blank_prefix(old)))
-    trail = len(old) - len(list(drop_blank_prefix(old[::-1])))
-    start, end = located.start, located.end
-    while lead and start > 0 and not lines[start - 1].strip():
-        start, lead = start - 1, lead - 1
-    while trail and end < len(lines) and not lines[end].strip():
-        end, trail = end + 1, trail - 1
-    return replace(located, start=start, end=end)
-
-
-def drop_blank_prefix(lines: list[str]) -> list[str]:
-    for i, line in enumerate(lines):
-        if line.strip():
-            return lines[i:]
-    return []

@@ -37,7 +37,27 @@ def commit(root: Path, changes: list[Change], replace: ReplaceFn = os.replace) -
     if jdir.exists():
         shutil.rmtree(jdir)
     jdir.mkdir(parents=True)
-    entries = []
+    try:
+        entries, new_dirs = _record(root, jdir, changes)
+        for directory in new_dirs:
+            (root / directory).mkdir()
+        for change, entry in zip(changes, entries, strict=True):
+            target = root / change.path
+            if change.data is None:
+                target.unlink()
+            else:
+                _write(root / str(entry["tmp"]), target, change.data, change.mode, replace)
+            _fsync_dir(target.parent)
+        _write(jdir / f"{COMMITTED}.partial", jdir / COMMITTED, b"", None, os.replace)
+    except BaseException:
+        recover(root)  # without a manifest nothing was touched yet and this only clears the journal
+        raise
+    _remove(jdir)
+
+
+def _record(root: Path, jdir: Path, changes: list[Change]) -> tuple[list[dict[str, object]], list[str]]:
+    """Back up every target that exists and write the manifest (durably) before any target is touched."""
+    entries: list[dict[str, object]] = []
     new_dirs: list[str] = []
     for number, change in enumerate(changes):
         target = root / change.path
@@ -55,21 +75,7 @@ def commit(root: Path, changes: list[Change], replace: ReplaceFn = os.replace) -
     manifest = json.dumps({"entries": entries, "new_dirs": new_dirs}).encode()
     _write(jdir / f"{MANIFEST}.partial", jdir / MANIFEST, manifest, None, os.replace)
     _fsync_dir(jdir)
-    try:
-        for directory in new_dirs:
-            (root / directory).mkdir()
-        for change, entry in zip(changes, entries, strict=True):
-            target = root / change.path
-            if change.data is None:
-                target.unlink()
-            else:
-                _write(root / str(entry["tmp"]), target, change.data, change.mode, replace)
-            _fsync_dir(target.parent)
-        _write(jdir / f"{COMMITTED}.partial", jdir / COMMITTED, b"", None, os.replace)
-    except BaseException:
-        recover(root)
-        raise
-    _remove(jdir)
+    return entries, new_dirs
 
 
 def _remove(jdir: Path) -> None:

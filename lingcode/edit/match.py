@@ -17,7 +17,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from lingcode.edit.blanks import map_blank_lines, with_blank_edges
+from lingcode.edit.blanks import map_blank_lines
 
 ELISION_RE = re.compile(r"^\s*(?:\.\.\.|…|(?:#|//|/\*|--|<!--|;)\s*(?:\.\.\.|…).*)\s*$")
 FUZZY_MIN_SCORE = 90.0
@@ -221,7 +221,7 @@ class Matcher:
                 map_blank_lines(old, mapping, self.lines)
             located = self._finish(old, mapping, kept, markers, level, key is _strip, style)
             if located is not None:
-                results.append(with_blank_edges(located, old, self.lines) if skip_blank else located)
+                results.append(located)
         return _unique(results)
 
     def _finish(

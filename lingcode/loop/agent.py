@@ -80,11 +80,12 @@ class Agent:
                     "start", task=task, root=str(self.root), test_cmd=ws.test_cmd, no_apply=self.no_apply
                 )
                 self._begin(task, cancel)
+                self._loop_start = (time.monotonic(), ws.timings["model_s"], ws.timings["checks_s"])
                 while True:
                     limits.check_time()
                     reply = ws.ask(cancel)
                     limits.add_usage(reply.usage)
-                    edits = self._read(reply.text)
+                    edits = self._read(reply.text, truncated=reply.truncated)
                     if edits is None:
                         continue  # a format error or a context answer went back; not an edit round
                     limits.edit_round(repr(edits))
@@ -123,21 +124,27 @@ class Agent:
             "task", context=context.text, task=task, check_output=failing, check_command=ws.test_cmd or ""
         )
 
-    def _read(self, text: str) -> list[Edit] | None:
+    def _read(self, text: str, truncated: bool = False) -> list[Edit] | None:
         """The reply's edits; None after sending back a format error or the context it asked for."""
         from lingcode.edit import FormatError, parse_reply
 
         try:
             edits = parse_reply(text)
         except FormatError as exc:
+            cut = (
+                " (your reply was cut off at the token limit: send fewer, shorter blocks)"
+                if truncated
+                else ""
+            )
             self.limits.format_error(exc.message)
-            self.ws.user("format_error", message=exc.message)
+            self.ws.user("format_error", message=exc.message + cut)
             return None
         if edits:
             return edits
         requests = [] if self.ws.constrained else find_requests(text)
         if requests and self.limits.context_request():
-            self.ws.record("context_request", requests=[f"{r.kind}:{r.name}" for r in requests])
+            asked = [f"{r.kind} {r.name}" for r in requests]
+            self.ws.notice(f"the model asked to see: {', '.join(asked)}")
             self.ws.user("context_answer", answers=answer_requests(self.root, requests))
             return None
         message = "the reply held no SEARCH/REPLACE blocks"
@@ -169,6 +176,7 @@ class Agent:
 
     def _finish(self, end: RunEnded, started: float) -> RunResult:
         """Turn the way the run ended into its result: restore on a dead server, log, emit Finished."""
+        loop_end = time.monotonic()
         ws: Workspace | None = getattr(self, "ws", None)
         changed = ws.changes.changed() if ws is not None else ()
         end = self._settle(end, changed)
@@ -178,6 +186,7 @@ class Agent:
         if ws is not None:
             timings.update({k: round(v, 4) for k, v in ws.timings.items()})
             timings["overhead_s"] = round(total - ws.timings["model_s"] - ws.timings["checks_s"], 4)
+            timings.update(self._loop_overhead(ws, loop_end))
         result = RunResult(
             status=end.status,
             exit_code=int(end.exit_code),
@@ -217,6 +226,16 @@ class Agent:
             )
         )
         return result
+
+    def _loop_overhead(self, ws: Workspace, loop_end: float) -> dict[str, float]:
+        """lingcode's own time in the edit rounds (setup and wrap-up excluded), in all and per round."""
+        mark = getattr(self, "_loop_start", None)
+        if mark is None:
+            return {}
+        started, model_s, checks_s = mark
+        spent = (loop_end - started) - (ws.timings["model_s"] - model_s) - (ws.timings["checks_s"] - checks_s)
+        rounds = max(1, self.limits.iterations)
+        return {"loop_overhead_s": round(spent, 4), "overhead_per_iteration_s": round(spent / rounds, 4)}
 
     def _settle(self, end: RunEnded, changed: tuple[str, ...]) -> RunEnded:
         """Name the ending by its effect: still failing after edits, or rejected with nothing changed."""

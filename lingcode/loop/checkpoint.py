@@ -110,8 +110,8 @@ def _snapshot_tree(root: Path, dirty: Iterable[str], env: dict[str, str]) -> str
     return git(root, "write-tree", env=env).decode().strip()
 
 
-def create_checkpoint(root: Path) -> Checkpoint:
-    """Record the work tree and index on the private ref; the user's files and index are not touched."""
+def create_checkpoint(root: Path, ref: str | None = None) -> Checkpoint:
+    """Record the work tree and index on the private ref (or `ref`); files and index stay untouched."""
     index_file = git_dir(root) / "index"
     index_bytes = index_file.read_bytes() if index_file.exists() else None
     head = head_commit(root)
@@ -142,7 +142,7 @@ def create_checkpoint(root: Path) -> Checkpoint:
         .decode()
         .strip()
     )
-    git(root, "update-ref", checkpoint_ref(root), commit)
+    git(root, "update-ref", ref or checkpoint_ref(root), commit)
     return Checkpoint(commit, head, tuple(dirty), created)
 
 
@@ -172,13 +172,20 @@ def _tree_entries(root: Path, treeish: str) -> dict[str, tuple[str, str]]:
     return entries
 
 
+UNDONE_REF = "refs/lingcode/before-undo"
+"""Where the state just before an undo is kept, so an undo never loses work done after the checkpoint."""
+
+
 def restore(root: Path, checkpoint: Checkpoint) -> list[str]:
-    """Put the work tree and index back exactly as recorded; return the paths that were written or removed."""
+    """Put the work tree and index back exactly as recorded; return the paths that were written or removed.
+
+    The state being replaced is itself recorded first (on UNDONE_REF), so nothing is ever lost."""
     if head_commit(root) != checkpoint.head:
         raise UsageError(
             "HEAD moved since lingcode's checkpoint (a commit was made); undo restores only uncommitted "
             "work, use git revert or git reset for commits"
         )
+    create_checkpoint(root, UNDONE_REF)
     recorded = _tree_entries(root, f"{checkpoint.commit}:worktree")
     was_dirty = set(checkpoint.dirty)
     changed: list[str] = []

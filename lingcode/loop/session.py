@@ -60,8 +60,9 @@ class Session:
         self._pending: list[str] = []
         self._shown: set[str] = set()
         self._task = ""
+        # the session takes its own checkpoint before its first edit; an older one (a headless run's) is only
+        # used by undo when the session has none
         self.ws = Workspace(config, model, self.root, sink)
-        self.ws.checkpoint = load_checkpoint(self.root)
 
     @property
     def history(self) -> list[dict[str, str]]:

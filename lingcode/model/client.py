@@ -151,7 +151,6 @@ class ModelClient:
         state = StreamState()
         attempt_start = time.monotonic()
         first_at: float | None = None
-        chunks = 0
         with Watchdog(
             cancel, self.config.first_token_timeout, self.config.idle_timeout if stream else None
         ) as dog:
@@ -166,17 +165,7 @@ class ModelClient:
                         return _reply(
                             done.text, done.usage, done.finish_reason, t0, attempt_start, None, end, 0
                         )
-                    for payload in sse_data(response.iter_bytes()):
-                        added = state.feed(payload)
-                        if added:
-                            chunks += 1
-                            first_at = first_at or time.monotonic()
-                            dog.saw_content()
-                            if on_delta is not None:
-                                on_delta(added)
-                        if dog.cancelled():
-                            break
-                        # after [DONE], reading on to the body's end lets the connection be reused
+                    first_at = _read_stream(response, state, dog, on_delta)
             except httpx.TransportError as exc:
                 self._raise_transport(exc, dog.reason, state)
             except WireError as exc:
@@ -184,6 +173,7 @@ class ModelClient:
             if dog.reason is not None or dog.cancelled():
                 self._raise_watchdog(dog.reason or "cancelled", state)
         end = time.monotonic()
+        chunks = len(state.parts)
         if dog.cancelled():
             return _reply(state.text, state.usage, "cancelled", t0, attempt_start, first_at, end, chunks)
         if not state.complete:
@@ -288,6 +278,25 @@ class ModelClient:
                     time.sleep(delay)
                 elif cancel.wait(delay):
                     raise _Cancelled from None
+
+
+def _read_stream(
+    response: httpx.Response, state: StreamState, dog: Watchdog, on_delta: Callable[[str], None] | None
+) -> float | None:
+    """Read SSE events into state until the body ends or a cancel; return when the first text came."""
+    first_at: float | None = None
+    for payload in sse_data(response.iter_bytes()):
+        added = state.feed(payload)
+        if added:
+            if first_at is None:
+                first_at = time.monotonic()
+            dog.saw_content()
+            if on_delta is not None:
+                on_delta(added)
+        if dog.cancelled():
+            break
+        # no stop at [DONE]: reading on to the body's end lets the connection be reused
+    return first_at
 
 
 def _reply(

@@ -161,9 +161,16 @@ def ensure_embedded(config: ServeConfig, progress: Callable[[str], None] | None 
             if progress is not None:
                 progress(f"using the embedded model server at {state.base_url} (pid {state.pid})")
             return state
-        stale = read_state()
-        if stale is not None and running_server() is not None:
-            stop_server(stale)  # ours, but serving another model
+        other = running_server()  # alive, but serving another model
+        if other is not None and not other.detached:
+            # someone's `lingcode serve` in a terminal: theirs to stop, so use it rather than kill it
+            if progress is not None:
+                progress(
+                    f"using the model server at {other.base_url}, which serves {Path(other.model_path).name}"
+                )
+            return other
+        if other is not None:
+            stop_server(other)
         return start_detached(config, model, progress)
 
 

@@ -83,6 +83,8 @@ def run_foreground(
             say("serving; press Ctrl-C to stop")
             while not stop.is_set():
                 code = child.poll()
+                if code in (0, -signal.SIGTERM):
+                    break  # stopped from outside, e.g. by `lingcode serve --stop`
                 if code is not None:
                     where = f"; its log is {log}" if log is not None else ""
                     raise ModelUnavailable(f"the model server exited unexpectedly (exit code {code}){where}")

@@ -84,6 +84,8 @@ class BatchRunner:
     base_url: str
     jobs: int = 2
     test_cmd: str | None = None
+    model: str | None = None
+    """Model name to request (None: the server's)."""
     timeout_s: float | None = None
     """Seconds one task may run before its process is killed (None: the run's own wall-time limit)."""
     command: Callable[[BatchTask], list[str]] | None = None
@@ -136,6 +138,8 @@ class BatchRunner:
         """Run one task in its worktree; the run's JSON result, or an error result explaining what broke."""
         env = dict(os.environ)
         env["LINGCODE_MODEL_BASE_URL"] = json.dumps(self.base_url)  # TOML string: never read as another type
+        if self.model:
+            env["LINGCODE_MODEL_MODEL"] = json.dumps(self.model)
         test_cmd = task.test_cmd or self.test_cmd
         if test_cmd:
             env["LINGCODE_LOOP_TEST_CMD"] = json.dumps(test_cmd)

@@ -28,7 +28,7 @@ from lingcode.errors import (
     UsageError,
 )
 from lingcode.run import review_diff
-from lingcode.run.review_findings import FailOn, Finding, at_or_over, parse_findings
+from lingcode.run.review_findings import FailOn, Finding, answered, at_or_over, parse_findings
 from lingcode.run.review_output import Format, ReviewOutcome, write_outcome
 from lingcode.run.sarif import ReadFile
 
@@ -150,6 +150,10 @@ def _ask_model(
         raise _Skip(f"the model server refused the request: {exc}") from None  # wrong key or model name
     outcome.findings = parse_findings(reply.text, shown)
     outcome.usage = reply.usage
+    if not outcome.findings and (reply.truncated or not answered(reply.text)):
+        # say so, or a reply cut off in its reasoning would read as a clean review
+        ending = "was cut off" if reply.truncated else "has no FINDINGS section"
+        print(f"lingcode: warning: the model's review {ending}; nothing to report from it", file=sys.stderr)
 
 
 def _client(config: Config, hook: bool, budget: float | None) -> ModelClient:
@@ -279,11 +283,11 @@ def _as_error(exc: Exception) -> LingcodeError:
 
 
 def _reader(root: Path, options: ReviewOptions) -> ReadFile:
-    """Reads a reviewed file's content the way the review saw it (the index when --staged)."""
+    """Reads a reviewed file's content the way the review saw it (the index for --staged, HEAD for --base)."""
 
     def read(path: str) -> str | None:
-        if options.staged:
-            return review_diff.staged_blob(root, path)
+        if options.staged or options.base:
+            return review_diff.staged_blob(root, path, "HEAD" if options.base else "")
         try:
             return (root / path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -129,9 +129,10 @@ def paths_target(root: Path, paths: list[str]) -> ReviewTarget:
     return ReviewTarget("paths", files)
 
 
-def staged_blob(root: Path, path: str) -> str | None:
-    """The staged content of a file (`git show :path`), or None when it is not in the index."""
-    result = subprocess.run([*_GIT_BASE, "show", f":{path}"], cwd=root, capture_output=True, check=False)
+def staged_blob(root: Path, path: str, revision: str = "") -> str | None:
+    """A file's staged content (`git show :path`), or its content at `revision`; None when absent."""
+    spec = f"{revision}:{path}"
+    result = subprocess.run([*_GIT_BASE, "show", spec], cwd=root, capture_output=True, check=False)
     return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else None
 
 

@@ -118,6 +118,15 @@ def parse_findings(text: str, reviewed: Iterable[str]) -> list[Finding]:
     return findings
 
 
+def answered(text: str) -> bool:
+    """Whether a reply reached its answer: a FINDINGS line, a NO FINDINGS line or a finding-shaped line."""
+    lines = _THINK_LINES_RE.sub("", _THINK_RE.sub("", text)).splitlines()
+    return any(
+        _MARKER_RE.match(line) or "no findings" in line.lower() or _FINDING_RE.match(line.replace("**", ""))
+        for line in lines
+    )
+
+
 def _findings_section(text: str) -> str:
     """Drop reasoning: `<think>` and THINK/END THINK blocks, or all before the last `FINDINGS:` line."""
     text = _THINK_RE.sub("", text)

@@ -129,6 +129,13 @@ class LingcodeApp(App[None]):
 
     # ---- the parts of the screen
 
+    def live(self) -> bool:
+        """Whether the screen is up (messages can still arrive from workers while the app shuts down)."""
+        try:
+            return bool(self.screen.query(Conversation))
+        except Exception:
+            return False
+
     @property
     def conversation(self) -> Conversation:
         """The conversation log."""
@@ -145,8 +152,9 @@ class LingcodeApp(App[None]):
         return self.query_one(ChecksPanel)
 
     def refresh_status(self) -> None:
-        """Redraw the status bar."""
-        self.query_one(StatusBar).show(self.metrics, self.clock() - self.started_at, self.busy)
+        """Redraw the status bar (not during shutdown, when the screen may already be gone)."""
+        for bar in self.query(StatusBar):
+            bar.show(self.metrics, self.clock() - self.started_at, self.busy)
 
     async def notice(self, message: str, level: str = "info", hint: str = "") -> None:
         """Show a notice in the conversation."""
@@ -206,9 +214,25 @@ class LingcodeApp(App[None]):
         if backend.resumed:
             await self.commands.show_history(backend.session.history)
         self.commands.refresh_context()
+        self.run_worker(self._offer_paths, thread=True, name="paths", exit_on_error=False)
+
+    def _offer_paths(self) -> None:
+        """List the repository's files (in a worker) for completion after /add and /drop."""
+        from lingcode.context.files import list_files
+
+        # completion is a convenience: the commands work without it, so any failure here is let go
+        with contextlib.suppress(Exception):
+            paths = tuple(list_files(self.root).paths)
+            self.call_from_thread(self._set_paths, paths)
+
+    def _set_paths(self, paths: tuple[str, ...]) -> None:
+        for prompt in self.query(PromptInput):
+            prompt.set_paths(paths)
 
     @on(JobDone)
     async def _job_done(self, message: JobDone) -> None:
+        if not self.live():
+            return  # a message that arrived while the app shuts down
         self.busy = ""
         self.stopped = self.cancel is not None and self.cancel.is_set()
         self.cancel = None
@@ -224,6 +248,8 @@ class LingcodeApp(App[None]):
 
     @on(JobFailed)
     async def _job_failed(self, message: JobFailed) -> None:
+        if not self.live():
+            return  # a message that arrived while the app shuts down
         stopped = self.cancel is not None and self.cancel.is_set()
         self.busy = ""
         self.cancel = None
@@ -240,10 +266,14 @@ class LingcodeApp(App[None]):
 
     @on(Progress)
     async def _progress(self, message: Progress) -> None:
+        if not self.live():
+            return  # a message that arrived while the app shuts down
         await self.notice(message.text)
 
     @on(LoopEvent)
     async def _loop_event(self, message: LoopEvent) -> None:
+        if not self.live():
+            return  # a message that arrived while the app shuts down
         await events_view.show(self, message.event)
 
     # ---- input

@@ -82,7 +82,7 @@ async def check_notice(app: LingcodeApp, event: events.CheckFinished) -> None:
 async def _finished_notice(app: LingcodeApp, event: events.Finished) -> None:
     files = ", ".join(event.files_changed) or "no files"
     tests = {True: "tests pass", False: "tests still fail", None: "no tests run"}[event.tests_passed]
-    level = "info" if event.status in ("ok", "success", "passed", "green") else "warning"
+    level = "info" if event.status in ("passed", "applied", "proposed") else "warning"
     text = f"Run ended ({event.status}) after {event.iterations} iteration(s): {tests}; changed {files}."
     if event.message:
         text += f" {event.message}"

@@ -141,17 +141,19 @@ class SessionCommands:
 
         async def then(result: Any) -> None:
             app.show_applied_diffs = True
-            if files == [] or not getattr(result, "ok", True):
-                self.refresh_context()
-                return
-            self.test()
+            if files != [] and getattr(result, "ok", True):  # nothing was written otherwise
+                self.test(after_edit=True)
 
         app.run_job("applying", lambda: session.apply(proposal, files), then)
 
     # ---- checks and the loop
 
-    def test(self) -> None:
-        """Run the checks in a worker; the events fill the checks panel."""
+    def test(self, after_edit: bool = False) -> None:
+        """Run the checks in a worker; the events fill the checks panel.
+
+        After an edit the context panel is rebuilt too (edited files are now "in diff"); tests alone change
+        nothing it shows.
+        """
         backend = self.app.backend
         if backend is None:
             return
@@ -162,7 +164,8 @@ class SessionCommands:
             # one notice for the whole run (related tests first, then the full command): the final word
             await check_notice(self.app, _finished(result))
             self._save_quietly()
-            self.refresh_context()
+            if after_edit:
+                self.refresh_context()
 
         self.app.run_job("testing", lambda: session.run_checks(cancel), then, cancel)
 

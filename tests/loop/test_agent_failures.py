@@ -141,7 +141,7 @@ def test_token_limit(make_repo: GitRepoFactory) -> None:
 
 def test_wall_time_limit_exits_124(make_repo: GitRepoFactory) -> None:
     root = make_repo(FILES)
-    slow = ScriptedReply(WRONG_FIX, delay_s=20)
+    slow = ScriptedReply(WRONG_FIX, chunk_delay_s=0.4)  # about 20 s of streaming
     started = time.monotonic()
     with ScriptedServer([slow, FIX]) as server:
         result = run_agent(root, server.base_url, config=make_config(wall_time=1.5))

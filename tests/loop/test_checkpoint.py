@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lingcode.errors import UsageError
 from lingcode.loop.checkpoint import create_checkpoint, diff_since, load_checkpoint, restore
@@ -80,6 +82,8 @@ def test_undo_restores_dirty_tree_and_index_byte_for_byte(make_repo: GitRepoFact
     assert not (root / "pkg").exists()
     assert (root / ".git" / "index").read_bytes() == index_before
     assert git(root, "diff", "--cached") == cached_before
+    # what undo replaced is kept, so an undo never loses work done after the checkpoint
+    assert git(root, "show", "refs/lingcode/before-undo:worktree/pkg/deep/made.py") == "made by the model\n"
 
 
 def test_diff_since_shows_changes_after_checkpoint(make_repo: GitRepoFactory) -> None:
@@ -113,3 +117,39 @@ def test_checkpoint_in_repository_without_commits(make_repo: GitRepoFactory, tmp
     assert (root / "a.py").read_text() == "draft\n"
     assert not (root / "b.py").exists()
     assert not (root / ".git" / "index").exists()
+
+
+_NAMES = st.sampled_from(["a.py", "b.txt", "d/c.py", "d/e/f.md", "g.bin"])
+_CONTENT = st.binary(max_size=40) | st.sampled_from([b"x\r\ny\r\n", b"no newline", b"", b"\xff\xfe"])
+_ACTION = st.tuples(st.sampled_from(["write", "delete", "stage", "chmod"]), _NAMES, _CONTENT)
+
+
+def _act(root: Path, action: tuple[str, str, bytes]) -> None:
+    kind, rel, data = action
+    path = root / rel
+    if kind == "write":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    elif kind == "delete" and path.exists():
+        path.unlink()
+    elif kind == "stage" and (path.exists() or git(root, "ls-files", "--", rel)):
+        git(root, "add", "-A", "--", rel)
+    elif kind == "chmod" and path.exists():
+        os.chmod(path, path.stat().st_mode ^ 0o100)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.lists(_ACTION, max_size=6), after=st.lists(_ACTION, min_size=1, max_size=6))
+def test_any_dirty_state_comes_back_exactly(
+    make_repo: GitRepoFactory, before: list[tuple[str, str, bytes]], after: list[tuple[str, str, bytes]]
+) -> None:
+    root = make_repo({"a.py": "base\n", "d/c.py": "c\n", "g.bin": b"\0\1"})
+    for action in before:
+        _act(root, action)
+    files, index = _state(root), (root / ".git" / "index").read_bytes()
+    checkpoint = create_checkpoint(root)
+    for action in after:
+        _act(root, action)
+    restore(root, checkpoint)
+    assert _state(root) == files
+    assert (root / ".git" / "index").read_bytes() == index

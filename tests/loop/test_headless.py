@@ -101,8 +101,15 @@ def test_model_unreachable_exits_3(make_repo: GitRepoFactory, capsys: pytest.Cap
     assert git(root, "status", "--porcelain") == ""
 
 
-def test_usage_errors_exit_2(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2(
+    make_repo: GitRepoFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     root = make_repo(FILES)
+    plain = tmp_path / "not-a-repo"
+    plain.mkdir()
+    with ScriptedServer([FIX]) as server:
+        assert run_cli(_run(plain, server.base_url)) == 2
+    assert "not in a git repository" in capsys.readouterr().err
     assert run_cli(["run", "   ", "--root", str(root), "--model-url", "http://127.0.0.1:9/v1"]) == 2
     assert run_cli(["run", "x", "--root", str(root), "--no-apply", "--commit"]) == 2
     assert "cannot be used together" in capsys.readouterr().err

@@ -66,7 +66,11 @@ def test_every_fault_is_one_line_and_exit_3(
     assert code == 3
     assert message in lines[-1] and lines[-1].startswith("lingcode: the model server at ")
     assert all(line.startswith("lingcode: ") for line in lines) and "Traceback" not in captured.err
-    assert captured.out == ""
+    assert json.loads(captured.out) == {
+        "ok": False,
+        "error": lines[-1].removeprefix("lingcode: "),
+        "exit_code": 3,
+    }
 
 
 def test_unreachable_server(capsys: pytest.CaptureFixture[str]) -> None:

@@ -162,7 +162,7 @@ def test_without_the_local_extra_serve_says_how_to_install_it() -> None:
     ]
 
 
-def test_foreground_server_prints_its_url_and_stops_its_group_on_sigterm(tmp_path: Path) -> None:
+def _foreground(tmp_path: Path) -> tuple[subprocess.Popen[str], str, int]:
     script = tmp_path / "script.json"
     script.write_text('["pong"]')
     proc = subprocess.Popen(
@@ -171,23 +171,44 @@ def test_foreground_server_prints_its_url_and_stops_its_group_on_sigterm(tmp_pat
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    child_pid = int(proc.stdout.readline())
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/v1") and pid_alive(child_pid)
+    return proc, url, child_pid
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
     try:
-        url = proc.stdout.readline().strip()
-        child_pid = int(proc.stdout.readline())
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
-        assert pid_alive(child_pid)
-        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:
         proc.kill()
+        assert proc.stdout is not None and proc.stderr is not None
         proc.stdout.close()
         stderr = proc.stderr.read()
         proc.stderr.close()
-    deadline = time.monotonic() + 5
-    while pid_alive(child_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not pid_alive(child_pid), "the server's process group must be gone"
     assert "stopped" in stderr and "Traceback" not in stderr
+    return stderr
+
+
+def _gone(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not pid_alive(pid)
+
+
+def test_foreground_server_prints_its_url_and_stops_its_group_on_sigterm(tmp_path: Path) -> None:
+    proc, _, child_pid = _foreground(tmp_path)
+    proc.send_signal(signal.SIGTERM)
+    _finish(proc)
+    assert _gone(child_pid), "the server's process group must be gone"
     with pytest.raises(ProcessLookupError):
         os.killpg(child_pid, 0)
+
+
+def test_foreground_server_stopped_from_outside_ends_cleanly(tmp_path: Path) -> None:
+    proc, _, child_pid = _foreground(tmp_path)
+    os.killpg(child_pid, signal.SIGTERM)  # what `lingcode serve --stop` does
+    _finish(proc)
+    assert _gone(child_pid)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lingcode.run.review_findings import Finding, at_or_over, parse_findings
+from lingcode.run.review_findings import Finding, answered, at_or_over, parse_findings
 
 REVIEWED = ["src/app.py", "src/util/io.py", "README.md"]
 
@@ -158,3 +158,18 @@ def test_unfinished_edit_block_is_no_suggestion() -> None:
 def test_fail_on_threshold(severity: str, fail_on: str, fails: bool) -> None:
     finding = Finding("src/app.py", 1, severity, "m")  # type: ignore[arg-type]
     assert at_or_over(finding, fail_on) is fails  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("THINK\nfine\nEND THINK\nFINDINGS:\nNO FINDINGS\n", True),
+        ("NO FINDINGS", True),
+        ("src/app.py:3: error: x", True),
+        ("THINK\nThe change looks at src/app.py:3: error: and then", False),  # cut off while reasoning
+        ("<think>still thinking", False),
+        ("I think it is fine.", False),
+    ],
+)
+def test_answered_tells_a_finished_review_from_a_cut_off_one(text: str, expected: bool) -> None:
+    assert answered(text) is expected

@@ -182,15 +182,19 @@ def test_server_down_outside_hook_mode_is_an_error(repo: Path) -> None:
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize(("extra", "code"), [((), 0), (("--fail-closed",), 3)])
-def test_hook_mode_server_down(repo: Path, extra: tuple[str, ...], code: int) -> None:
+@pytest.mark.parametrize(
+    ("extra", "configured", "code"),
+    [((), "false", 0), (("--fail-closed",), "false", 3), ((), "true", 3), (("--fail-open",), "true", 0)],
+)
+def test_hook_mode_server_down(repo: Path, extra: tuple[str, ...], configured: str, code: int) -> None:
     stage_partially(repo)
-    done = lingcode("review", "--hook", "--staged", *extra, "--model-url", closed_port_url(), cwd=repo)
+    done = lingcode("review", "--hook", "--staged", *extra, "--model-url", closed_port_url(), cwd=repo,
+                    env={"LINGCODE_REVIEW_FAIL_CLOSED": configured})  # fmt: skip
     assert done.returncode == code
     assert done.stdout == ""
     (line,) = done.stderr.strip().splitlines()  # one warning line, no traceback
     assert line.startswith("lingcode: review skipped:")
-    assert ("blocked" in line) is bool(extra)
+    assert ("blocked" in line) is (code == 3)
 
 
 @pytest.mark.parametrize(("extra", "code"), [((), 0), (("--fail-closed",), 3)])
@@ -279,3 +283,11 @@ def test_changes_beyond_the_context_budget_are_named_not_shown(repo: Path) -> No
     assert "=== a.py" in prompt and "=== z.py" not in prompt
     assert "Also changed, but not shown here: z.py." in prompt
     assert [f["file"] for f in json.loads(done.stdout)["findings"]] == ["a.py"]
+
+
+def test_a_reply_cut_off_while_reasoning_is_not_a_silent_pass(repo: Path) -> None:
+    stage_partially(repo)
+    with ScriptedServer([ScriptedReply("THINK\nscale now adds one, so", finish_reason="length")]) as server:
+        done = lingcode("review", "--hook", "--staged", "--model-url", server.base_url, cwd=repo)
+    assert done.returncode == 0 and done.stdout == ""
+    assert "cut off" in done.stderr

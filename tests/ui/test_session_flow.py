@@ -170,3 +170,36 @@ async def test_commands_add_drop_diff_commit_model_clear(make_repo: GitRepoFacto
             await settle(pilot)
             assert not app.query(Reply)
             assert app.backend is not None and app.backend.session.history == []
+
+
+async def test_an_edit_that_does_not_apply_is_a_notice_and_changes_nothing(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    stale = FIX.replace("return a - b", "return a - b  # not in the file", 1)
+    with ScriptedServer([stale]) as server:
+        app = build_app(make_config(server.base_url), root)
+        async with app.run_test(size=(110, 32)) as pilot:
+            await settle(pilot)
+            await type_line(pilot, "fix the failing test")
+            await settle(pilot)
+            assert not app.query(EditReview)
+            rejected = [n for n in notices(app) if n.startswith("Edits not applied:")]
+            assert len(rejected) == 1 and "calc.py" in rejected[0]
+            assert (root / "calc.py").read_text() == CALC
+
+
+async def test_a_test_timeout_says_what_to_raise(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    config = make_config("http://127.0.0.1:9/v1")
+    config.loop.test_cmd = "python3 -c 'import time; time.sleep(30)'"
+    config.loop.test_timeout = 1.0
+    with ScriptedServer([]) as server:
+        config.model.base_url = server.base_url
+        app = build_app(config, root)
+        async with app.run_test(size=(110, 32)) as pilot:
+            await settle(pilot)
+            await type_line(pilot, "/test")
+            await settle(pilot)
+            assert app.query_one(ChecksPanel).state == "failed"
+            timed_out = app.query("NoticeBlock.error").last()
+            assert timed_out.message.startswith("Tests timed out")  # type: ignore[attr-defined]
+            assert "loop.test_timeout" in timed_out.hint  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""The real `lingcode` in a real terminal (tmux): type a task, review, accept, see the tests pass, undo, quit."""
+"""The real `lingcode` in a real terminal (tmux): a task, review, accept, tests pass, undo, quit."""
 
 from __future__ import annotations
 

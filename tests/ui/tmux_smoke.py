@@ -61,6 +61,8 @@ def scripted_server(script: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 class Tmux:
