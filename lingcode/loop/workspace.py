@@ -101,13 +101,17 @@ class Workspace:
         instructions = project_instructions(self.root, here)
         return render("system", self.root, instructions=instructions, constrained=self.constrained)
 
-    def build_context(self, task: str, named_files: Sequence[str] = ()) -> Context:
-        """Ask the context engine what the model should see for `task`, within the prompt budget."""
+    def build_context(self, task: str, named_files: Sequence[str] = (), *, around: str = "") -> Context:
+        """Ask the context engine what the model should see for `task`, within what the window leaves.
+
+        `around` is the rest of the prompt the context will sit in (system prompt, task, failing output): the
+        budget is the window less the reply, that text, and room for a few turns of feedback."""
         from lingcode.context import build_context
 
         started = time.monotonic()
-        window = self._info.context_window - self.config.model.max_tokens - 1024
-        budget = max(512, min(self.config.context.budget, window))
+        window = self._info.context_window
+        reserve = self.config.model.max_tokens + _estimate_tokens(around) + window // 8
+        budget = max(256, min(self.config.context.budget, window - reserve))
         context = build_context(
             task,
             self.root,
@@ -128,6 +132,7 @@ class Workspace:
         """One model turn over the conversation so far; streams deltas out and appends the reply."""
         stream = ReasoningStream(self.sink)
         constraint = self._constraint()
+        self._fit_window()
         started = time.monotonic()
         try:
             reply = self.model.complete(
@@ -158,6 +163,19 @@ class Workspace:
         self.record("reply", **turn)
         self.say("assistant", reply.text)
         return reply
+
+    def _fit_window(self) -> None:
+        """Drop the oldest feedback turns when the conversation would overflow the context window.
+
+        Only the middle goes (system prompt, task and the latest turns stay); it costs the prefix cache, so it
+        happens only when the alternative is a request the server refuses."""
+        limit = self._info.context_window - self.config.model.max_tokens
+        dropped = 0
+        while len(self.messages) > 4 and sum(_estimate_tokens(m["content"]) for m in self.messages) > limit:
+            del self.messages[2:4]  # an assistant reply and the feedback on it: turns keep alternating
+            dropped += 1
+        if dropped:
+            self.notice(f"dropped the {dropped} oldest turn(s) to fit the model's context window", "warning")
 
     def _constraint(self) -> Constraint | None:
         if not self.constrained:
@@ -283,3 +301,8 @@ class Workspace:
         """Tell the user something (and log it)."""
         self.sink(Notice(message, level))
         self.record("notice", message=message, level=level)
+
+
+def _estimate_tokens(text: str) -> int:
+    """A cautious token estimate (3 characters a token) where an exact count would cost a server call."""
+    return len(text) // 3 + 1

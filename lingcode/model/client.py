@@ -14,7 +14,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -24,8 +24,9 @@ from lingcode.errors import ConfigError, ModelUnavailable
 from lingcode.events import Usage
 from lingcode.model import info as server_info
 from lingcode.model.reply import Constraint, Reply, ServerInfo
+from lingcode.model.stream import stream_text
 from lingcode.model.watchdog import Watchdog
-from lingcode.model.wire import StreamState, WireError, error_message, parse_completion, sse_data
+from lingcode.model.wire import StreamState, WireError, error_message, parse_completion
 
 T = TypeVar("T")
 
@@ -283,20 +284,38 @@ class ModelClient:
 def _read_stream(
     response: httpx.Response, state: StreamState, dog: Watchdog, on_delta: Callable[[str], None] | None
 ) -> float | None:
-    """Read SSE events into state until the body ends or a cancel; return when the first text came."""
+    """Read SSE events into state until the body ends or a cancel; return when the first text came.
+
+    This loop runs once per token, so it does no more than it must (benchmarks/client_overhead.py).
+    """
     first_at: float | None = None
-    for payload in sse_data(response.iter_bytes()):
-        added = state.feed(payload)
-        if added:
-            if first_at is None:
-                first_at = time.monotonic()
-            dog.saw_content()
-            if on_delta is not None:
-                on_delta(added)
-        if dog.cancelled():
+    cancel = dog.cancel_event
+    # no stop at [DONE]: reading on to the body's end lets the connection be reused
+    for added in stream_text(_body_bytes(response), state):
+        if first_at is None:
+            first_at = time.monotonic()
+        dog.saw_content()
+        if on_delta is not None:
+            on_delta(added)
+        if cancel is not None and cancel.is_set():
             break
-        # no stop at [DONE]: reading on to the body's end lets the connection be reused
     return first_at
+
+
+def _body_bytes(response: httpx.Response) -> Iterable[bytes]:
+    """A streamed body's bytes as they arrive.
+
+    A body without a content encoding (as model servers send) is read straight from the transport's stream:
+    httpx's per-chunk layers above it (a no-op decoder, two chunkers, two more generators) cost about a
+    microsecond per chunk, a tenth of the client's whole budget (benchmarks/client_overhead.py). The
+    transport's stream raises httpx's own errors, and the `with` around the request closes the response.
+    """
+    stream = response.stream
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if isinstance(stream, httpx.SyncByteStream) and encoding in ("identity", ""):
+        response.is_stream_consumed = True
+        return stream
+    return response.iter_bytes()
 
 
 def _reply(

@@ -20,14 +20,28 @@ class WireError(ValueError):
 
 
 def sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The data payloads of an SSE byte stream's events; an event left unfinished at the end is dropped.
+    """The data payloads of an SSE byte stream's events; an event left unfinished at the end is dropped."""
+    splitter = SseSplitter()
+    for chunk in chunks:
+        yield from splitter.push(chunk)
+
+
+class SseSplitter:
+    """Splits SSE bytes, pushed as they arrive, into the data payloads of whole events.
 
     Works on bytes, splitting whole events at once: a stream has hundreds of tiny events per reply, and
     decoding text and splitting lines one by one costs more than the rest of the client together.
     """
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
+
+    __slots__ = ("pending",)
+
+    def __init__(self) -> None:
+        self.pending = b""
+        """Bytes of an event that has not ended yet."""
+
+    def push(self, chunk: bytes) -> list[bytes]:
+        """The data payloads of the events that chunk completes."""
+        pending = self.pending + chunk
         if b"\r" in pending:
             # CRLF line ends; a CR at the very end may be half of one, so it waits for the next chunk
             held = pending.endswith(b"\r")
@@ -35,16 +49,19 @@ def sse_data(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 pending[:-1].replace(b"\r\n", b"\n") + b"\r" if held else pending.replace(b"\r\n", b"\n")
             )
         if b"\n\n" not in pending:
-            continue
-        *events, pending = pending.split(b"\n\n")
+            self.pending = pending
+            return []
+        *events, self.pending = pending.split(b"\n\n")
+        payloads = []
         for event in events:
             if event.startswith(b"data: ") and b"\n" not in event:
-                yield event[6:]  # the usual shape: one data line
+                payloads.append(event[6:])  # the usual shape: one data line
                 continue
             data = [line[5:].removeprefix(b" ") for line in event.split(b"\n") if line.startswith(b"data:")]
             # comments (":") and other fields (event:, id:, retry:) carry nothing for chat completions
             if data:
-                yield b"\n".join(data)
+                payloads.append(b"\n".join(data))
+        return payloads
 
 
 @dataclass
@@ -78,7 +95,11 @@ class StreamState:
             if fast:
                 self.parts.append(fast)
             return fast
-        chunk = _load(text, "a stream chunk")
+        return self.parse(text)
+
+    def parse(self, payload: bytes | str) -> str:
+        """Take one event's data (not [DONE]) with a full JSON parse; return the reply text it adds."""
+        chunk = _load(payload, "a stream chunk")
         if "usage" in chunk or "timings" in chunk:
             usage = parse_usage(chunk)
             if usage is not None:

@@ -93,6 +93,8 @@ class LingcodeApp(App[None]):
         """Whether the user stopped the job whose result is being handled."""
         self.rejections: list[str] = []
         """EditsRejected messages shown since the last task (so a proposal's error is not shown twice)."""
+        self.waiting_input: list[str] = []
+        """Inputs typed while the model was still opening; sent when it is ready."""
         self.show_applied_diffs = True
         """Whether applied edits show their diff (not when the user just reviewed that diff)."""
         self._queue: deque[Job] = deque()
@@ -215,6 +217,9 @@ class LingcodeApp(App[None]):
             await self.commands.show_history(backend.session.history)
         self.commands.refresh_context()
         self.run_worker(self._offer_paths, thread=True, name="paths", exit_on_error=False)
+        waiting, self.waiting_input = self.waiting_input, []
+        for text in waiting:
+            await self.dispatch(text)
 
     def _offer_paths(self) -> None:
         """List the repository's files (in a worker) for completion after /add and /drop."""
@@ -253,6 +258,8 @@ class LingcodeApp(App[None]):
         stopped = self.cancel is not None and self.cancel.is_set()
         self.busy = ""
         self.cancel = None
+        if self.conversation.current is not None and not stopped:
+            self.conversation.current.add_class("discarded")  # the notice below says why
         await self.conversation.close_reply()
         if stopped:
             await self.notice("Stopped.", "info", "Send a message to go on, or /undo to go back.")
@@ -286,6 +293,15 @@ class LingcodeApp(App[None]):
         prompt = self.query_one(PromptInput)
         prompt.value = ""
         self.history.add(text)
+        if self.busy == "connecting" and text != "/help":
+            # the embedded model can take minutes to start: keep what was typed rather than refuse it
+            self.waiting_input.append(text)
+            await self.notice(f"Will send {text!r} once the model is ready.")
+            return
+        await self.dispatch(text)
+
+    async def dispatch(self, text: str) -> None:
+        """Act on one line of input: a /command or a task for the model."""
         if text.startswith("/"):
             try:
                 command = parse_command(text)

@@ -18,6 +18,7 @@ async def show(app: LingcodeApp, event: Any) -> None:
     conversation = app.conversation
     match event:
         case events.ModelDelta(text=text, reasoning=reasoning):
+            app.metrics.delta(app.clock())
             if app.busy == "thinking":
                 app.busy = "streaming"
                 app.refresh_status()

@@ -18,9 +18,28 @@ class Metrics:
     cached_share: float | None = None
     usage: Usage = field(default_factory=Usage)
     show_timings: bool = True
+    _asked_at: float | None = field(default=None, repr=False)
+    _first_at: float | None = field(default=None, repr=False)
+    _deltas: int = field(default=0, repr=False)
+
+    def start_turn(self, now: float) -> None:
+        """A request went to the model at `now`; speed and TTFT are measured live from its first delta."""
+        self._asked_at, self._first_at, self._deltas = now, None, 0
+
+    def delta(self, now: float) -> None:
+        """A streamed delta arrived (llama.cpp and vLLM send about one token each)."""
+        self._deltas += 1
+        if self._first_at is None:
+            self._first_at = now
+            if self._asked_at is not None:  # inside /run the loop asks; only the speed is measured live
+                self.ttft_s = now - self._asked_at
+        elif now > self._first_at:
+            self.tokens_per_s = (self._deltas - 1) / (now - self._first_at)
 
     def record(self, event: ModelReplied) -> None:
-        """Take in one finished reply."""
+        """Take in one finished reply (its measured numbers replace the live estimates)."""
+        self._asked_at = self._first_at = None
+        self._deltas = 0
         self.usage = self.usage + event.usage
         self.tokens_per_s = event.tokens_per_s
         self.ttft_s = event.ttft_s

@@ -97,6 +97,7 @@ class SessionCommands:
         await self.app.conversation.add_user(text)
         self.app.rejections = []
         cancel = threading.Event()
+        self.app.metrics.start_turn(self.app.clock())
         self.app.run_job("thinking", lambda: session.ask(text, cancel), self._on_proposal, cancel)
 
     async def _on_proposal(self, proposal: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lingcode.events import CheckFinished, EditsRejected, Usage
+from lingcode.events import CheckFinished, EditsRejected, Notice, Usage
 from lingcode.loop.lock import LockHeld
 from lingcode.model.scripted import Fault, ScriptedReply, ScriptedServer
 from tests.conftest import GitRepoFactory, git
@@ -203,3 +203,20 @@ def test_a_second_run_in_the_same_repository_is_refused(make_repo: GitRepoFactor
         holder.wait()
     with ScriptedServer([FIX]) as server:  # a dead holder's lock is taken over
         assert run_agent(root, server.base_url).status == "passed"
+
+
+def test_old_turns_are_dropped_before_the_window_overflows(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    noisy = f"{sys.executable} -c \"import sys; print('boom ' * 1500); sys.exit(1)\""
+    config = make_config(test_cmd=noisy, max_iterations=3, repeat_limit=10, check_first=False)
+    config.model.max_tokens = 300
+    events: list[Any] = []
+    script = [_comment_edit(n) for n in range(3)]
+    with ScriptedServer(script, context_window=4000) as server:
+        result = run_agent(root, server.base_url, events, config)
+        first, last = server.requests[0]["messages"], server.requests[-1]["messages"]
+    assert result.status == "limit_iterations"
+    assert last[:2] == first[:2]  # system prompt and task stay
+    assert [m["role"] for m in last] == ["system", "user", "assistant", "user"]
+    assert sum(len(m["content"]) for m in last) // 3 < 4000 - 300
+    assert any(isinstance(e, Notice) and "dropped" in e.message for e in events)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from lingcode.events import EventSink
 from lingcode.model.scripted import ScriptedServer
 from lingcode.ui.app import create_app
+from lingcode.ui.backend import Backend, Progress
 from lingcode.ui.history import InputHistory, history_path
 from lingcode.ui.widgets.checks_panel import ChecksPanel
 from lingcode.ui.widgets.context_panel import ContextPanel
@@ -169,3 +173,26 @@ def test_no_color_turns_the_screen_monochrome(
     app = build_app(make_config("http://127.0.0.1:9/v1"), root)
     assert app.no_color
     assert any(type(f).__name__ == "Monochrome" for f in app._filters)
+
+
+async def test_input_typed_while_the_model_opens_is_sent_when_ready(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    with ScriptedServer(["Hello from the model."]) as server:
+        config = make_config(server.base_url)
+        opening = threading.Event()
+        inner = scripted_factory(config, root)
+
+        def slow_factory(sink: EventSink, progress: Progress) -> Backend:
+            opening.wait(10)  # the embedded server can take minutes to start
+            return inner(sink, progress)
+
+        app = create_app(slow_factory, config=config, root=root, history=InputHistory(None), blink=False)
+        async with app.run_test(size=(110, 32)) as pilot:
+            await pilot.pause(0.1)
+            assert app.busy == "connecting"
+            await type_line(pilot, "say hello")
+            assert "Will send 'say hello' once the model is ready." in notices(app)
+            opening.set()
+            await wait_until(pilot, lambda: bool(app.query(Reply)))
+            await settle(pilot)
+            assert app.query_one(Reply).answer_text == "Hello from the model."

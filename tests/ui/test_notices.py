@@ -50,3 +50,17 @@ def test_hidden_timings_keep_snapshots_stable() -> None:
     metrics.record(ModelReplied("hi", Usage(10, 5, 0), "stop", ttft_s=0.123, tokens_per_s=99.0))
     line = metrics.render(0)
     assert "– tok/s" in line and "TTFT –" in line and "99" not in line
+
+
+def test_speed_and_ttft_are_live_while_streaming() -> None:
+    metrics = Metrics()
+    metrics.start_turn(10.0)
+    metrics.delta(10.5)
+    assert metrics.ttft_s == 0.5 and metrics.tokens_per_s is None
+    for step in range(1, 21):
+        metrics.delta(10.5 + step * 0.05)
+    assert metrics.tokens_per_s is not None and abs(metrics.tokens_per_s - 20.0) < 1e-6
+    assert "20.0 tok/s" in metrics.render(1) and "TTFT 0.50s" in metrics.render(1)
+    metrics.record(ModelReplied("x", Usage(10, 21, 0), "stop", ttft_s=0.45, tokens_per_s=19.5))
+    metrics.delta(30.0)  # a turn the loop started: no TTFT guess, the last one stays
+    assert metrics.ttft_s == 0.45
