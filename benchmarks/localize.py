@@ -78,13 +78,13 @@ def _extract(snapshot: Path, commit: str, target: Path) -> None:
     # write from a thread: cat-file's output would fill the pipe while we still write its input
     writer = threading.Thread(target=lambda: (proc.stdin.write(request), proc.stdin.close()))  # type: ignore[union-attr]
     writer.start()
-    for _blob, path in entries:
+    for _blob, name in entries:
         header = proc.stdout.readline().split()
         if header[-1] == b"missing":
             continue
         data = proc.stdout.read(int(header[2]))
         proc.stdout.read(1)
-        out = target / path
+        out = target / name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
     writer.join()
@@ -106,7 +106,9 @@ class Tally:
             self.at_k[k] += gold <= set(ranked[:k])
 
     def line(self, name: str, budgets: bool) -> str:
-        pct = lambda x: 100.0 * x / max(self.n, 1)  # noqa: E731
+        def pct(x: int) -> float:
+            return 100.0 * x / max(self.n, 1)
+
         acc = "  ".join(f"Acc@{k} {pct(v):5.1f}" for k, v in self.at_k.items())
         inc = ""
         if budgets:
@@ -144,7 +146,7 @@ def run_task(
     from lingcode.context.engine import rank_context, render_context
     from lingcode.context.files import list_files
 
-    gold = set(row["gold_files"])  # type: ignore[arg-type]
+    gold = {str(g) for g in row["gold_files"]}  # type: ignore[attr-defined]
     task = str(row["problem_statement"])
     started = time.perf_counter()
     records, order = rank_context(task, root)
@@ -186,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         top, ranks, seconds = run_task(row, root, eng, base)
         if not args.quiet:
             hit = "ok " if set(row["gold_files"]) <= set(top) else "-- "
+            task_id = row["instance_id"]
             print(
-                f"{hit}{row['instance_id']:<32} {seconds:5.1f}s rank={ranks} gold={row['gold_files']} top={top[:3]}",
+                f"{hit}{task_id:<32} {seconds:5.1f}s rank={ranks} gold={row['gold_files']} top={top[:3]}",
                 flush=True,
             )
     if not args.materialise_only:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -101,6 +100,8 @@ def run_cli(argv: list[str] | None = None) -> int:
         return int(ExitCode.OK)
     except Exception as exc:
         if verbose:
+            import traceback  # only here: it costs the hook's start-up about 10 ms (benchmarks/hook.py)
+
             traceback.print_exc()
         _say(f"internal error: {type(exc).__name__}: {exc} (rerun with --verbose for the traceback)")
         return int(ExitCode.INTERNAL)

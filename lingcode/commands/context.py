@@ -26,7 +26,7 @@ def command(ctx: click.Context, task: str, root: Path | None, budget: int | None
 
     path = resolve_root(root)
     config = load(ctx, path, {"context.budget": budget})
-    result = build_context(task, path, config.context.budget, config=config.context)
+    result = build_context(task, path, config.context.budget, config=config.context, progress=True)
     if as_json:
         files = [{"path": f.path, "score": f.score, "included": f.included} for f in result.files]
         click.echo(json.dumps({"files": files, "tokens": result.tokens}))

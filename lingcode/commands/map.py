@@ -29,4 +29,4 @@ def command(ctx: click.Context, root: Path | None, budget: int | None, clear_cac
         where = index_path(path)
         click.echo(f"cleared {where}" if clear_index(path) else f"no index at {where}", err=True)
         return
-    click.echo(repo_map(path, config.context.budget, config.context), nl=False)
+    click.echo(repo_map(path, config.context.budget, config.context, progress=True), nl=False)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lingcode.config import ContextConfig
 from lingcode.context import index as idx
-from lingcode.context.files import list_files
+from lingcode.context.files import GitListing, git_listing, ignore_rules, list_files
 from lingcode.context.index import FileRecord
 
 if TYPE_CHECKING:
@@ -62,9 +62,9 @@ class Snapshot:
         return self._records
 
 
-def _open(root: Path) -> Snapshot:
+def _open(root: Path, raw: GitListing | None = None) -> Snapshot:
     """List the repository's files and their content ids, without parsing anything yet."""
-    listing = list_files(root)
+    listing = list_files(root, raw)
     conn = idx.connect(listing.root)
     blobs = idx.current_blobs(conn, listing)
     conn.commit()
@@ -106,15 +106,23 @@ def build_context(
     *,
     config: ContextConfig | None = None,
     count_tokens: Callable[[str], int | None] | None = None,
+    progress: bool = False,
 ) -> Context:
-    """Rank the repository's files for `task` and render the best context that fits `budget` tokens."""
+    """Rank the repository's files for `task` and render the best context that fits `budget` tokens.
+
+    `progress` draws a bar on stderr while a cold index is built, when stderr is a terminal.
+    """
     config = config or ContextConfig()
-    records, ranked = rank_context(task, root, named_files, config)
+    records, ranked = rank_context(task, root, named_files, config, progress)
     return render_context(records, ranked, root, budget, config, count_tokens, task)
 
 
 def rank_context(
-    task: str, root: Path, named_files: Sequence[str] = (), config: ContextConfig | None = None
+    task: str,
+    root: Path,
+    named_files: Sequence[str] = (),
+    config: ContextConfig | None = None,
+    progress: bool = False,
 ) -> tuple[list[FileRecord], list[Ranked]]:
     """Bring the index up to date and rank every candidate file for the task."""
     from lingcode.context.git import changed_files
@@ -122,7 +130,7 @@ def rank_context(
 
     config = config or ContextConfig()
     root = root.resolve()
-    snap = snapshot(root, config, progress=True)
+    snap = snapshot(root, config, progress=progress)
     try:
         changed = changed_files(root)
         ranked = rank_files(snap.conn, snap.records, task, named_files, changed)
@@ -158,29 +166,48 @@ def render_context(
     return Context(files, out.text, out.tokens, budget, sorted(out.excerpted))
 
 
-def repo_map(root: Path, budget: int, config: ContextConfig | None = None) -> str:
+def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progress: bool = False) -> str:
     """The ranked repository map with no task (PageRank personalised by the work tree's changes).
 
     An unchanged repository answers from the index's cache of rendered maps without ranking again.
     """
     config = config or ContextConfig()
     root = root.resolve()
-    snap = _open(root)
+    params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0"
+    raw = git_listing(root)
+    quick = None
+    if raw is not None and not raw[1] and not raw[2]:
+        # a clean work tree is named by git's own index listing: no parsing, no stat calls
+        quick = hashlib.sha1(params.encode() + ignore_rules(root) + b"\0" + raw[0]).hexdigest()
+        cached = _cached_map(root, quick)
+        if cached is not None:
+            return cached
+    snap = _open(root, raw)
     try:
         state = "\0".join(f"{path}\0{blob}" for path, blob in sorted(snap.blobs.items()))
-        state += f"\0{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0" + "\0".join(snap.changed)
+        state += "\0" + params + "\0".join(snap.changed)
         key = hashlib.sha1(state.encode("utf-8", "surrogateescape")).hexdigest()
         row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return str(row[0])
-        _update(snap, root, config, progress=True)
+        _update(snap, root, config, progress)
         text = _render_map(snap, root, budget, config)
         with snap.conn:
             snap.conn.execute("DELETE FROM rendered")  # only the latest state is worth keeping
-            snap.conn.execute("INSERT INTO rendered VALUES (?, ?, ?)", (key, text, 0))
+            for name in {key, quick} - {None}:
+                snap.conn.execute("INSERT INTO rendered VALUES (?, ?, ?)", (name, text, 0))
         return text
     finally:
         snap.conn.close()
+
+
+def _cached_map(root: Path, key: str) -> str | None:
+    conn = idx.connect(root)
+    try:
+        row = conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+    finally:
+        conn.close()
 
 
 def _render_map(snap: Snapshot, root: Path, budget: int, config: ContextConfig) -> str:

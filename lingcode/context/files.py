@@ -209,20 +209,45 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
-def list_files(root: Path) -> Listing:
-    """The candidate files under root (see the module docstring); raises UsageError if root is unusable."""
+GitListing = tuple[bytes, bytes, bytes]
+"""Raw output of `git ls-files -s`, `git diff-files --name-only` and `git ls-files -o --exclude-standard`."""
+
+
+def git_listing(root: Path) -> GitListing | None:
+    """What git says about the work tree, unparsed; None outside a git repository."""
     root = root.resolve()
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory")
-    gdir = git_dir(root)
-    if gdir is None:
-        return Listing(root, None, {}, sorted(_walk(root)))
-    raw_staged, raw_modified, raw_untracked = _git_all(
+    if git_dir(root) is None:
+        return None
+    staged, modified, untracked = _git_all(
         root,
         ("ls-files", "-s", "-z"),
         ("diff-files", "--name-only", "-z"),
         ("ls-files", "-o", "--exclude-standard", "-z"),
     )
+    return staged, modified, untracked
+
+
+def ignore_rules(root: Path) -> bytes:
+    """The raw content of the repository's .lingcodeignore (empty when there is none)."""
+    try:
+        return (root / IGNORE_FILE).read_bytes()
+    except OSError:
+        return b""
+
+
+def list_files(root: Path, raw: GitListing | None = None) -> Listing:
+    """The candidate files under root (see the module docstring); raises UsageError if root is unusable.
+
+    `raw` is git_listing's answer when the caller already has it.
+    """
+    root = root.resolve()
+    raw = raw or git_listing(root)
+    gdir = git_dir(root)
+    if raw is None or gdir is None:
+        return Listing(root, None, {}, sorted(_walk(root)))
+    raw_staged, raw_modified, raw_untracked = raw
     staged = raw_staged.split(b"\0")
     modified = set(raw_modified.decode("utf-8", "surrogateescape").split("\0"))
     untracked = raw_untracked.decode("utf-8", "surrogateescape")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,7 +138,7 @@ class Session:
             new = [p for p in self.named_files if p not in self._shown]
             self._shown.update(new)
             ws.context_paths = [*ws.context_paths, *new]
-            files = [(p, read_file_for_prompt(self.root, p)) for p in new]
+            files = [(p, _read_or_note(self.root, p, read_file_for_prompt)) for p in new]
             ws.user("followup", text=text, notes=self._pending, files=files)
         self._pending = []
 
@@ -173,7 +174,12 @@ class Session:
         with self._lock, RunLock(self.root, "session"):
             chosen = proposal.edits if files is None else [e for e in proposal.edits if _touches(e, files)]
             left_out = sorted({p for e in proposal.edits if e not in chosen for p in edit_paths([e])})
-            result = self.ws.apply(chosen)
+            if chosen:
+                result = self.ws.apply(chosen)
+            else:
+                from lingcode.edit import ApplyResult
+
+                result = ApplyResult()  # nothing accepted: nothing to write, no checkpoint needed
             if left_out:
                 applied = result.changed_paths
                 self._pending.append(render("user_rejected", self.root, files=left_out, applied=applied))
@@ -285,6 +291,15 @@ class Session:
         session._shown = {str(p) for p in state.get("shown", [])}
         session._task = str(state.get("task", ""))
         return session
+
+
+def _read_or_note(root: Path, path: str, read: Callable[[Path, str], str]) -> str:
+    try:
+        return read(root, path)
+    except (
+        Exception
+    ) as exc:  # a file removed or made unreadable since /add: say so instead of failing the turn
+        return f"(cannot show this file: {exc})"
 
 
 def _session_path(root: Path) -> Path:

@@ -49,7 +49,12 @@ def spawn(command: Sequence[str], log_path: Path | None) -> subprocess.Popen[byt
 def is_healthy(base_url: str, timeout: float = 2.0) -> bool:
     """Whether an OpenAI-compatible server answers GET /models at base_url."""
     try:
-        response = httpx.get(base_url.rstrip("/") + "/models", timeout=timeout, trust_env=False)
+        response = httpx.get(
+            base_url.rstrip("/") + "/models",
+            timeout=timeout,
+            trust_env=False,
+            verify=not base_url.lower().startswith("http://"),  # no TLS context (CA bundle) for plain http
+        )
     except httpx.HTTPError:
         return False
     return response.status_code == 200

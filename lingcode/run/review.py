@@ -30,11 +30,11 @@ from lingcode.errors import (
 from lingcode.run import review_diff
 from lingcode.run.review_findings import FailOn, Finding, answered, at_or_over, parse_findings
 from lingcode.run.review_output import Format, ReviewOutcome, write_outcome
-from lingcode.run.sarif import ReadFile
 
 if TYPE_CHECKING:
     from lingcode.model.client import ModelClient
     from lingcode.model.reply import Reply
+    from lingcode.run.sarif import ReadFile
 
 HOOK_GUARD_ENV = "LINGCODE_HOOK_ACTIVE"
 """Set while lingcode runs as a hook; a nested hook run (a commit made by something the review started)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal, TextIO
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from lingcode.events import Usage
 from lingcode.run.review_findings import Finding
-from lingcode.run.sarif import ReadFile, to_sarif
+
+if TYPE_CHECKING:
+    from lingcode.run.sarif import ReadFile
 
 Format = Literal["text", "json", "sarif"]
 
@@ -56,6 +58,8 @@ def write_outcome(
     if fmt == "json":
         out.write(json.dumps(outcome.to_dict(), indent=2) + "\n")
     elif fmt == "sarif":
+        from lingcode.run.sarif import to_sarif  # with hashlib: not worth loading for the hook's text output
+
         out.write(json.dumps(to_sarif(outcome.findings, read_file), indent=2) + "\n")
     elif outcome.findings:
         out.write(format_text(outcome.findings))

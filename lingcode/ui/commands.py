@@ -97,6 +97,8 @@ def help_text() -> str:
     keys = (
         "| `Enter` | send | `Esc` | stop the model now |\n"
         "| `Tab` | complete a command | `Up`/`Down` | earlier inputs |\n"
-        "| `F2` | show/hide the side panels | `Ctrl+C` twice | quit |"
+        "| `F2` | show/hide the side panels | `Ctrl+C` twice | quit |\n"
+        "| `a` / `r` | accept / reject all edits (review) | `Space`, `Enter` | pick files, apply (review) |\n"
+        "| `d` / `a` | drop / add a file (context panel) | `Ctrl+R` | reconnect to the model |"
     )
     return f"| command | what it does |\n|---|---|\n{rows}\n\n| key | | key | |\n|---|---|---|---|\n{keys}\n"

@@ -57,7 +57,6 @@ class InputHistory:
         """Remember an input (not a repeat of the last one) and reset the cursor."""
         self._cursor = len(self.entries)
         if not text.strip() or (self.entries and self.entries[-1] == text):
-            self._cursor = len(self.entries)
             return
         self.entries.append(text)
         self.entries = self.entries[-MAX_ENTRIES:]

@@ -54,7 +54,9 @@ def test_named_files_come_first(make_repo: GitRepoFactory) -> None:
 def test_large_top_file_is_sent_as_an_excerpt_of_what_the_task_names(make_repo: GitRepoFactory) -> None:
     filler = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n\n" for i in range(300))
     target = "def compute_refund(order, policy):\n    refund = order.total * policy.rate\n    return refund\n"
-    root = make_repo({"big.py": filler + target + "\n\n" + filler.replace("helper_", "other_"), "small.py": "x = 1\n"})
+    root = make_repo(
+        {"big.py": filler + target + "\n\n" + filler.replace("helper_", "other_"), "small.py": "x = 1\n"}
+    )
     ctx = build_context("compute_refund ignores the policy rate for the order", root, 1500)
     top = ctx.files[0]
     assert (top.path, top.included) == ("big.py", True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lingcode.cli import run_cli
 from lingcode.context import build_context, git_context, is_denied, redact, repo_map
@@ -108,3 +110,15 @@ def test_canaries_never_appear_in_context_or_map(
         for canary in CANARIES:
             assert canary not in out
         assert ".env" not in json.dumps(out)
+
+
+@given(
+    before=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+    after=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+    secret=st.sampled_from([AWS, GITHUB, PEM_BODY]),
+)
+@settings(max_examples=150, deadline=None)
+def test_planted_secrets_never_survive_redaction(before: str, after: str, secret: str) -> None:
+    secret_text = f"{PEM_HEAD}\n{PEM_BODY}\n{PEM_TAIL}" if secret == PEM_BODY else secret
+    out = redact(f"{before} {secret_text} {after}")
+    assert secret not in out

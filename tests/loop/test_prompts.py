@@ -73,3 +73,26 @@ def test_system_prompt_example_is_a_valid_reply() -> None:
 def test_tests_failed_without_a_diff() -> None:
     text = render("tests_failed", command="pytest", output="boom", trimmed=False, diff="")
     assert "boom" in text and "changes so far" not in text
+
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {
+    "system_free.txt": lambda: render("system", instructions="# AGENTS.md\nUse tabs.\n", constrained=False),
+    "system_constrained.txt": lambda: render("system", instructions="", constrained=True),
+    "task.txt": lambda: (
+        render(
+            "task",
+            context="calc.py\n```\ndef average(values):\n    return 0\n```",
+            task="fix the failing test",
+            check_output="E   assert 3.0 == 4",
+            check_command="pytest -q",
+        )
+        + render("format_reminder")
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rendered_prompts_match_their_golden_files(name: str) -> None:
+    """A prompt change must be deliberate: re-render the golden file with the new text when it is."""
+    assert CASES[name]() == (GOLDEN / name).read_text()

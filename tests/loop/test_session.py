@@ -194,3 +194,13 @@ def test_split_diff_by_file() -> None:
     parts = split_diff(diff)
     assert list(parts) == ["x.py", "y.py"]
     assert parts["y.py"].startswith("--- /dev/null")
+
+
+def test_apply_with_no_file_chosen_writes_nothing(session_for: Any) -> None:
+    session, root, (server, _) = session_for([FIX, "<think>\nok\n</think>\n"])
+    result = session.apply(session.ask("fix it"), files=[])
+    assert result.ok and result.changed_paths == []
+    assert (root / "calc.py").read_text() == CALC
+    assert session.diff() == ""
+    session.ask("why not?")
+    assert "did not accept your edits to: calc.py" in user_messages(server.requests[1])[-1]

@@ -11,7 +11,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from lingcode.model.scripted import Fault, ScriptedServer
+from lingcode.events import Usage
+from lingcode.model.scripted import Fault, ScriptedReply, ScriptedServer
 from lingcode.ui.widgets.checks_panel import ChecksPanel
 from lingcode.ui.widgets.edit_review import EditReview
 from tests.conftest import GitRepoFactory
@@ -19,6 +20,8 @@ from tests.ui.harness import FILES, FIX, WRONG_FIX, build_app, make_config, sett
 
 Snap = Callable[..., bool]
 WIDE = (110, 32)
+USAGE = Usage(prompt_tokens=800, completion_tokens=60, cached_tokens=200)
+"""Fixed usage: the server's own count depends on the prompt templates, which change for other reasons."""
 
 
 async def _ask(pilot: Pilot[Any], until: Callable[[], bool]) -> None:
@@ -50,7 +53,7 @@ def test_streaming_reply(snap_compare: Snap, make_repo: GitRepoFactory) -> None:
 
 def test_edit_review(snap_compare: Snap, make_repo: GitRepoFactory) -> None:
     root = make_repo(FILES)
-    with ScriptedServer([FIX]) as server:
+    with ScriptedServer([ScriptedReply(FIX, usage=USAGE)]) as server:
         app = build_app(make_config(server.base_url), root)
 
         async def review(pilot: Pilot[Any]) -> None:
@@ -62,7 +65,7 @@ def test_edit_review(snap_compare: Snap, make_repo: GitRepoFactory) -> None:
 
 def test_tests_failing(snap_compare: Snap, make_repo: GitRepoFactory) -> None:
     root = make_repo(FILES)
-    with ScriptedServer([WRONG_FIX]) as server:
+    with ScriptedServer([ScriptedReply(WRONG_FIX, usage=USAGE)]) as server:
         app = build_app(make_config(server.base_url, auto_apply=True), root)
 
         async def failing(pilot: Pilot[Any]) -> None:
