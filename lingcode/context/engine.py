@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -176,9 +177,9 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
     params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0"
     raw = git_listing(root)
     quick = None
-    if raw is not None and not raw[1] and not raw[2]:
-        # a clean work tree is named by git's own index listing: no parsing, no stat calls
-        quick = hashlib.sha1(params.encode() + ignore_rules(root) + b"\0" + raw[0]).hexdigest()
+    if raw is not None:
+        # git's own listing names the work tree: no parsing, and stat calls only for changed files
+        quick = _quick_key(root, raw, params)
         cached = _cached_map(root, quick)
         if cached is not None:
             return cached
@@ -199,6 +200,20 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
         return text
     finally:
         snap.conn.close()
+
+
+def _quick_key(root: Path, raw: GitListing, params: str) -> str:
+    digest = hashlib.sha1(params.encode() + ignore_rules(root) + b"\0")
+    for part in raw:
+        digest.update(part + b"\1")
+    for name in (raw[1] + raw[2]).split(b"\0"):
+        if name:
+            try:
+                st = os.lstat(root / os.fsdecode(name))
+                digest.update(b"%d:%d;" % (st.st_size, st.st_mtime_ns))
+            except OSError:
+                digest.update(b"gone;")
+    return digest.hexdigest()
 
 
 def _cached_map(root: Path, key: str) -> str | None:

@@ -129,10 +129,13 @@ _GENERATED_MARKERS = (
     b"auto-generated",
 )
 
-_TEST_PATH = re.compile(
-    r"(^|/)(tests?|testing|spec|__tests__)/|(^|/)(test_[^/]*|[^/]*_test\.\w+|[^/]*\.(spec|test)\.\w+"
+_TEST_PATH_RE = (
+    r"(^|/)(tests?|testing|spec|__tests__)/|(^|/)(test_[^/\n]*|[^/\n]*_test\.\w+|[^/\n]*\.(spec|test)\.\w+"
     r"|conftest\.py)$"
 )
+_TEST_PATH = re.compile(_TEST_PATH_RE)
+TEST_PATH_LINES = re.compile(_TEST_PATH_RE, re.M)
+"""The test-path rule for many paths joined by newlines (one regex pass instead of one per path)."""
 
 
 @dataclass(frozen=True)

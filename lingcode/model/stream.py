@@ -58,7 +58,7 @@ class Template:
                 value, end = scanstring(text, start)
                 return str(value) if end == len(text) - len(tail) else None
             end = match.end()
-            return data[start : end].decode("utf-8") if end + len(tail) == len(data) else None
+            return data[start : end - 1].decode("utf-8") if end + len(tail) == len(data) else None
         except ValueError:  # UnicodeDecodeError is one: the full parse decides what broken bytes read as
             return None
 

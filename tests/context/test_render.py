@@ -64,3 +64,15 @@ def test_large_top_file_is_sent_as_an_excerpt_of_what_the_task_names(make_repo: 
     assert target in ctx.text
     assert "def helper_150(value)" not in ctx.text
     assert ctx.tokens <= 1500
+
+
+def test_cached_map_follows_edits_and_new_files(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    assert "def brand_new" not in repo_map(root, 2000)
+    pricing = root / "shop" / "pricing.py"
+    pricing.write_text(pricing.read_text() + "\n\ndef brand_new(amount):\n    return amount\n")
+    assert "def brand_new(amount)" in repo_map(root, 2000)
+    (root / "shop" / "extra.py").write_text("def another_one():\n    pass\n")
+    assert "def another_one()" in repo_map(root, 2000)
+    (root / "shop" / "extra.py").unlink()
+    assert "another_one" not in repo_map(root, 2000)

@@ -1,4 +1,4 @@
-"""Reading a stream's SSE bytes into text: the template fast path must read exactly what a full parse reads."""
+"""A stream's SSE bytes read into text: the template fast path must read just what a full parse reads."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lingcode.events import Usage
-from lingcode.model.stream import learn, stream_text
+from lingcode.model.stream import Template, learn, stream_text
 from lingcode.model.wire import StreamState, WireError
 
 
 def _event(choice_delta: dict[str, Any] | None, *, finish: str | None = None, **shape: Any) -> bytes:
-    """One SSE event as a server writes it; shape: compact, ascii, extra (fields), stamp (varies per chunk)."""
+    """One SSE event as a server writes it; shape: compact, ascii, extra (fields), stamp (per chunk)."""
     chunk: dict[str, Any] = {"id": "chatcmpl-1", "object": "chat.completion.chunk"}
     if shape.get("stamp") is not None:
         chunk["created"] = shape["stamp"]
@@ -26,14 +26,18 @@ def _event(choice_delta: dict[str, Any] | None, *, finish: str | None = None, **
     if choice_delta is None:
         chunk["usage"] = {"prompt_tokens": 3, "completion_tokens": 2}
     compact = shape.get("compact", False)
-    text = json.dumps(chunk, separators=(",", ":") if compact else None, ensure_ascii=shape.get("ascii", True))
+    text = json.dumps(
+        chunk, separators=(",", ":") if compact else None, ensure_ascii=shape.get("ascii", True)
+    )
     return b"data: " + text.encode() + b"\n\n"
 
 
 def _stream(contents: list[str], **shape: Any) -> bytes:
     events = [_event({"role": "assistant", "content": ""}, **shape)]
     for i, content in enumerate(contents):
-        events.append(_event({"content": content}, **{**shape, "stamp": i // 3 if "stamp" in shape else None}))
+        events.append(
+            _event({"content": content}, **{**shape, "stamp": i // 3 if "stamp" in shape else None})
+        )
     events += [_event({}, finish="stop", **shape), _event(None, **shape), b"data: [DONE]\n\n"]
     return b"".join(events)
 
@@ -109,6 +113,14 @@ def test_chunks_that_fit_the_template_but_are_odd_read_as_in_full(inside: bytes)
     events = [good, good, odd, good]
     assert _read_streamed(events) == _read_in_full(events)
     assert _read_in_full([odd]) != ["abc"]  # the case is not trivially the good one
+
+
+@pytest.mark.parametrize("inside", [b'a", "content": "b', b'a\\n", "content": "b'])
+def test_the_template_reads_only_a_string_that_ends_where_its_tail_starts(inside: bytes) -> None:
+    # here JSON keeps the second "content"; a template that stopped at the first quote would read "a"
+    head, tail = _learned()
+    assert Template.read(head + inside + b'"' + tail, head, tail) is None
+    assert Template.read(head + b'a\\nb"' + tail, head, tail) == "a\nb"
 
 
 def test_escapes_are_read_by_the_fast_path_too() -> None:

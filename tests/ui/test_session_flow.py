@@ -152,6 +152,10 @@ async def test_commands_add_drop_diff_commit_model_clear(make_repo: GitRepoFacto
             await type_line(pilot, "/add nowhere.py")
             await settle(pilot)
             assert "nowhere.py: no such file" in notices(app)
+            await type_line(pilot, "/context")
+            await settle(pilot)
+            summary = app.query(".info-markdown").last().source  # type: ignore[attr-defined]
+            assert summary.startswith("**Context**") and "`calc.py`: named" in summary
 
             await type_line(pilot, "fix the failing test")
             await wait_until(pilot, lambda: app.query_one(ChecksPanel).state == "passed")
