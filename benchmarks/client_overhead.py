@@ -4,8 +4,11 @@ Both sides stream the same scripted reply from the same ScriptedServer over real
 kept-alive connection each, interleaved request by request (alternating which goes first) so that machine
 noise falls on both alike. The server runs in its own process, as a model server does, so that it does not
 share the client's interpreter lock. The bare side only reads the body's bytes; the client side does all a
-real call does: builds the request, parses SSE and every JSON chunk, calls on_delta, runs its watchdog and
-builds the Reply. The server's own work is in both, as it is in real use.
+real call does: builds the request, reads SSE and the reply text out of every chunk's JSON, calls on_delta,
+keeps its watchdog's deadlines and builds the Reply. The server's own work is in both, as it is in real use.
+
+To compare with an earlier version of lingcode, run this script with PYTHONPATH pointing at a copy of it
+(benchmarks/results/client_overhead.md shows how the recorded before/after figures were made).
 
     python benchmarks/client_overhead.py [--requests 300] [--chars 2000] [--chunk-chars 4] [--token-rate 0]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from lingcode.config import Config, load_config
 from lingcode.errors import UsageError
+
+if TYPE_CHECKING:
+    from lingcode.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,6 +44,9 @@ def resolve_root(root: Path | None) -> Path:
 
 def load(ctx: click.Context, root: Path | None, flags: dict[str, Any] | None = None) -> Config:
     """Load the effective Config for a command, with the group's `-c` overrides and the command's flags."""
+    # imported here: pydantic is most of a command's start-up, and `--help` or a usage error needs none of it
+    from lingcode.config import load_config
+
     obj = ctx.find_root().obj or {}
     return load_config(root=root, overrides=obj.get("overrides", []), flags=flags or {})
 

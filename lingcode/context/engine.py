@@ -14,10 +14,10 @@ from lingcode.config import ContextConfig
 from lingcode.context import index as idx
 from lingcode.context.files import GitListing, git_listing, ignore_rules, list_files
 from lingcode.context.index import FileRecord
+from lingcode.context.tokens import counter
 
 if TYPE_CHECKING:
     from lingcode.context.rank import Ranked
-from lingcode.context.tokens import counter
 
 
 @dataclass(frozen=True)

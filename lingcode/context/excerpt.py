@@ -54,7 +54,8 @@ def excerpt(
     )
     if not scored:
         return None
-    head = f"### {path} (excerpt: the parts that match the task; ⋮ marks lines left out)\n```\n"
+    printable = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    head = f"### {printable} (excerpt: the parts that match the task; ⋮ marks lines left out)\n```\n"
     tail = "```\n\n"
     chosen: list[Def] = []
     used = count(head) + count(tail)

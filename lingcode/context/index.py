@@ -25,7 +25,7 @@ from pathlib import Path
 from lingcode.config import cache_home
 from lingcode.context.files import Listing, classify, git_dir
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 _PARALLEL_MIN = 64
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS blobs (blob TEXT PRIMARY KEY, status TEXT, length INT
 CREATE TABLE IF NOT EXISTS postings (term TEXT, blob TEXT, tf INTEGER);
 CREATE INDEX IF NOT EXISTS postings_term ON postings (term);
 CREATE INDEX IF NOT EXISTS postings_blob ON postings (blob);
-CREATE TABLE IF NOT EXISTS stats (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, blob TEXT);
+CREATE TABLE IF NOT EXISTS stats (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, blob TEXT);
 CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, text TEXT, tokens INTEGER);
 """
 
@@ -107,9 +107,13 @@ def blob_id(data: bytes) -> str:
 
 def _resolve_others(conn: sqlite3.Connection, root: Path, paths: list[str]) -> dict[str, str]:
     """Blob ids of modified/untracked files, hashing only those whose size or mtime changed."""
-    known = {p: (s, m, b) for p, s, m, b in conn.execute("SELECT path, size, mtime_ns, blob FROM stats")}
+    # paths are stored as bytes: git reports names that are not UTF-8 and SQLite text must be
+    known = {
+        bytes(p).decode("utf-8", "surrogateescape"): (s, m, b)
+        for p, s, m, b in conn.execute("SELECT path, size, mtime_ns, blob FROM stats")
+    }
     out: dict[str, str] = {}
-    fresh: list[tuple[str, int, int, str]] = []
+    fresh: list[tuple[bytes, int, int, str]] = []
     for rel in paths:
         try:
             st = os.lstat(root / rel)
@@ -123,7 +127,7 @@ def _resolve_others(conn: sqlite3.Connection, root: Path, paths: list[str]) -> d
         except OSError:
             continue  # deleted or unreadable since git listed it
         out[rel] = blob
-        fresh.append((rel, st.st_size, st.st_mtime_ns, blob))
+        fresh.append((rel.encode("utf-8", "surrogateescape"), st.st_size, st.st_mtime_ns, blob))
     if fresh:
         conn.executemany("INSERT OR REPLACE INTO stats VALUES (?, ?, ?, ?)", fresh)
     return out

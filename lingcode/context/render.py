@@ -39,12 +39,17 @@ class Rendered:
     excerpted: set[str] = field(default_factory=set)
 
 
+def shown(path: str) -> str:
+    """A path as printable text: names that are not UTF-8 (kept by git as raw bytes) show U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def map_entry(record: FileRecord) -> str:
     """One file's map entry: its path, then its definitions' signatures with elisions between them."""
     if record.status or not record.definitions:
         note = f" ({record.status})" if record.status else ""
-        return f"{record.path}{note}\n"
-    lines = [f"{record.path}:"]
+        return f"{shown(record.path)}{note}\n"
+    lines = [f"{shown(record.path)}:"]
     defs = record.definitions
     if len(defs) > _MAX_DEFS:  # keep the outline: classes and top-level functions before methods
         top = [d for d in defs if d[1] not in _INDENT]
@@ -59,7 +64,7 @@ def map_entry(record: FileRecord) -> str:
 def full_entry(path: str, text: str) -> str:
     """A file's full text, fenced, headed by its path."""
     fence = "````" if "```" in text else "```"
-    return f"### {path}\n{fence}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n\n"
+    return f"### {shown(path)}\n{fence}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n\n"
 
 
 def render(

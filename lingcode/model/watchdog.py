@@ -119,7 +119,7 @@ class _Watcher:
     def add(self, dog: Watchdog) -> None:
         """Start watching dog."""
         with self._cond:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="model-watchdog", daemon=True)
                 self._thread.start()
             self._dogs.add(dog)
@@ -146,7 +146,10 @@ class _Watcher:
                 now = time.monotonic()
                 wake_at: float | None = None
                 for dog in list(self._dogs):
-                    at = dog.check(now)
+                    try:
+                        at = dog.check(now)
+                    except Exception:  # one broken request must not stop the watching of the others
+                        at = None
                     if at is None:
                         self._dogs.discard(dog)
                     elif wake_at is None or at < wake_at:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,16 @@ def test_bad_root_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert run_cli(["map", "--root", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a directory" in err
+
+
+def test_file_names_that_are_not_utf8_do_not_break_output(
+    make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo({"ok.py": "x = 1\n"})
+    odd = os.fsdecode(b"caf\xe9.py")
+    (root / odd).write_text("def cafe_function():\n    pass\n")
+    assert run_cli(["map", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "caf\ufffd.py:" in out and "def cafe_function()" in out
+    assert run_cli(["context", "cafe_function", "--root", str(root), "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["files"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lingcode.config import ContextConfig
 from lingcode.context import build_context, find_symbol, related_tests
 from lingcode.context.files import is_test_path
 from tests.conftest import GitRepoFactory
@@ -48,3 +49,10 @@ def test_is_test_path() -> None:
         is_test_path("tests/test_cart.py") and is_test_path("pkg/foo_test.go") and is_test_path("a.spec.ts")
     )
     assert not is_test_path("shop/cart.py") and not is_test_path("contest.py")
+
+
+def test_embedding_rerank_is_a_clean_no_op_without_the_extra(make_repo: GitRepoFactory) -> None:
+    root = mini_repo(make_repo)
+    plain = build_context("round_price rounds wrongly", root, 500)
+    embedded = build_context("round_price rounds wrongly", root, 500, config=ContextConfig(embed=True))
+    assert embedded.files[0].path == plain.files[0].path == "shop/pricing.py"

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import http.server
 import json
+import threading
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lingcode.config import ModelConfig
 from lingcode.events import Usage
+from lingcode.model import ModelClient, ServerInfo
 from lingcode.model.stream import Template, learn, stream_text
 from lingcode.model.wire import StreamState, WireError
 
@@ -148,3 +153,35 @@ def test_a_pretty_printed_chunk_makes_no_template() -> None:
     chunk = {"choices": [{"delta": {"content": "x"}, "finish_reason": None}]}
     assert learn(json.dumps(chunk, indent=1).encode()) is None
     assert learn(json.dumps(chunk).encode()) is not None
+
+
+class _GzipSse(http.server.BaseHTTPRequestHandler):
+    """A server that compresses its event stream, as some proxies in front of a model server do."""
+
+    body = gzip.compress(_stream(["Hel", "lo"]))
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_compressed_stream_is_decoded() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _GzipSse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    info = ServerInfo(model="m", context_window=4096, supports_grammar=False, engine="openai")
+    try:
+        with ModelClient(ModelConfig(), f"http://127.0.0.1:{server.server_port}/v1", info=info) as client:
+            deltas: list[str] = []
+            reply = client.complete([{"role": "user", "content": "hi"}], on_delta=deltas.append)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert deltas == ["Hel", "lo"] and reply.text == "Hello" and reply.finish_reason == "stop"
