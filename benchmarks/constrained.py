@@ -40,6 +40,7 @@ class Tally:
 
     parsed: int = 0
     applied: int = 0
+    changed: int = 0
     seconds: list[float] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
 
@@ -55,7 +56,10 @@ def pick_files(count: int) -> list[Path]:
 
 
 # short enough that a constrained reply always ends inside the token budget
-LIMITS = GrammarLimits(reasoning_lines=0, max_blocks=1, max_replace_lines=8, max_line_chars=100)
+# and no new-file form: the task edits the file in context
+LIMITS = GrammarLimits(
+    reasoning_lines=0, max_blocks=1, max_replace_lines=8, max_line_chars=100, new_files=False
+)
 
 
 def anchor_line(text: str) -> int:
@@ -96,8 +100,8 @@ def score(reply: str, rel: str, text: str, tally: Tally) -> None:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text, encoding="utf-8")
         result = apply_edits(edits, root)
-        if result.ok and rel in result.changed_paths:
-            tally.applied += 1
+        tally.applied += result.ok
+        tally.changed += result.ok and rel in result.changed_paths
 
 
 def main() -> None:
@@ -127,20 +131,22 @@ def main() -> None:
             reply, seconds, tokens = ask(client, rel, text, gbnf, args.max_tokens)
             tally.seconds.append(seconds)
             tally.tokens.append(tokens)
+            applied_before = tally.applied
             score(reply, rel, text, tally)
-            if args.show:
+            if args.show or (gbnf and tally.applied == applied_before):  # a constrained reply that failed
                 print(f"===== {rel} ({mode})\n{reply}\n", file=sys.stderr)
     report(info.model, len(files), free, constrained, build_s)
 
 
 def report(model: str, n: int, free: Tally, constrained: Tally, build_s: list[float]) -> None:
     print(f"model {model}, {n} files, one request per file and mode\n")
-    print("| mode | parse | parse and apply | median s/reply | median completion tokens | median ms/token |")
-    print("|---|---|---|---|---|---|")
+    print("| mode | parse | parse and apply | changed the file | median s/reply | median tokens | ms/token |")
+    print("|---|---|---|---|---|---|---|")
     for name, tally in (("free", free), ("constrained", constrained)):
         per_token = [1000 * s / t for s, t in zip(tally.seconds, tally.tokens, strict=True) if t]
         print(
             f"| {name} | {100 * tally.parsed / n:.0f}% | {100 * tally.applied / n:.0f}% | "
+            f"{100 * tally.changed / n:.0f}% | "
             f"{statistics.median(tally.seconds):.2f} | {statistics.median(tally.tokens):.0f} | "
             f"{statistics.median(per_token) if per_token else float('nan'):.1f} |"
         )

@@ -53,7 +53,7 @@ def _vectors(conn: sqlite3.Connection, model: Any, root: Path, records: Sequence
                 body = (root / rec.path).read_text(encoding="utf-8", errors="replace")[:_TEXT_CHARS]
             except OSError:
                 body = ""
-            texts.append(f"{rec.path}\n{' '.join(d[0] for d in rec.definitions)}\n{body}")
+            texts.append(f"{rec.path}\n{' '.join(rec.def_names)}\n{body}")
         fresh = model.encode(texts, normalize_embeddings=True)
         with conn:
             for rec, vec in zip(todo, fresh, strict=True):

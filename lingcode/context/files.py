@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from lingcode.context.secrets import is_denied, redact
 from lingcode.errors import UsageError
+
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILE = ".lingcodeignore"
 
@@ -134,8 +136,6 @@ _TEST_PATH_RE = (
     r"|conftest\.py)$"
 )
 _TEST_PATH = re.compile(_TEST_PATH_RE)
-TEST_PATH_LINES = re.compile(_TEST_PATH_RE, re.M)
-"""The test-path rule for many paths joined by newlines (one regex pass instead of one per path)."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +209,8 @@ def _ignore_spec(root: Path) -> pathspec.GitIgnoreSpec | None:
         lines = (root / IGNORE_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    import pathspec  # only repositories with a .lingcodeignore pay for importing it
+
     return pathspec.GitIgnoreSpec.from_lines(lines)
 
 

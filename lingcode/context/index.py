@@ -19,13 +19,13 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lingcode.config import cache_home
 from lingcode.context.files import Listing, classify, git_dir
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 _PARALLEL_MIN = 64
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -50,10 +50,24 @@ class FileRecord:
     status: str
     """"" when indexed; otherwise why its content is left out (binary, large, generated, ...)."""
     language: str | None
-    definitions: list[Def]
+    def_names: list[str]
+    """Names of the file's definitions, in file order (what ranking needs; cheap to load)."""
     references: list[str]
     length: int
     """Number of terms in the file (BM25 document length)."""
+    packed_definitions: bytes = b""
+    _definitions: list[Def] | None = field(default=None, repr=False)
+
+    @property
+    def definitions(self) -> list[Def]:
+        """Full definitions with kinds, lines and signatures, unpacked on first use (rendering needs few)."""
+        if self._definitions is None:
+            self._definitions = (
+                [tuple(d) for d in marshal.loads(self.packed_definitions)]
+                if (self.packed_definitions)
+                else []
+            )
+        return self._definitions
 
 
 def index_path(root: Path) -> Path:
@@ -170,7 +184,8 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None
             if tags is not None:
                 defs = [(d.name, d.kind, d.line, d.end_line, d.signature) for d in tags.definitions]
                 refs = tags.references
-    payload = marshal.dumps((lang, defs, refs))
+    # names and references as joined strings: splitting them is far cheaper than unmarshalling lists
+    payload = marshal.dumps((lang, "\n".join(d[0] for d in defs), "\n".join(refs), marshal.dumps(defs)))
     return path, blob, status, sum(counts.values()), payload, counts
 
 
@@ -241,8 +256,19 @@ def load_records(conn: sqlite3.Connection, blobs: dict[str, str]) -> list[FileRe
         row = rows.get(blobs[path])
         if row is None:
             continue
-        lang, defs, refs = marshal.loads(row[2])
-        out.append(FileRecord(path, blobs[path], row[0], lang, defs, refs, row[1]))
+        lang, names, refs, packed = marshal.loads(row[2])
+        out.append(
+            FileRecord(
+                path,
+                blobs[path],
+                row[0],
+                lang,
+                names.split("\n") if names else [],
+                refs.split("\n") if refs else [],
+                row[1],
+                packed,
+            )
+        )
     return out
 
 

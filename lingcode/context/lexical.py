@@ -89,4 +89,4 @@ def path_words(path: str) -> list[str]:
 
 def symbol_words(record: FileRecord) -> list[str]:
     """The words of a file's definition names."""
-    return [t for name, *_ in record.definitions for t in split_word(name)]
+    return [t for name in record.def_names for t in split_word(name)]

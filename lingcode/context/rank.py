@@ -10,7 +10,6 @@ identifiers the task mentions. Test files and non-code files are demoted: tasks 
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,12 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from lingcode.context.files import TEST_PATH_LINES
+from lingcode.context.files import is_test_path
 from lingcode.context.index import FileRecord
 from lingcode.context.lexical import bag_bm25, content_bm25, path_words, query_weights, symbol_words
 from lingcode.context.query import Mentions, PathLookup, find_mentions
 
-_DOC_PATH_LINES = re.compile(r"(^|/)(docs?|examples?|benchmarks?|changelog|changes)/", re.I | re.M)
+_DOC_HINT = frozenset(
+    {"doc", "docs", "example", "examples", "benchmark", "benchmarks", "changelog", "changes"}
+)
 _MAX_DEFINERS = 40  # a name defined in more files than this (get, run, __init__) says nothing about coupling
 _DAMPING = 0.85
 
@@ -58,8 +59,8 @@ class NameTable:
 def name_table(records: Sequence[FileRecord]) -> NameTable:
     """Name -> column id and the definers matrix, built from flat arrays (no per-edge objects)."""
     ids: dict[str, int] = {}
-    cols = [ids.setdefault(d[0], len(ids)) for rec in records for d in rec.definitions]
-    owners = np.repeat(np.arange(len(records)), [len(rec.definitions) for rec in records])
+    cols = [ids.setdefault(name, len(ids)) for rec in records for name in rec.def_names]
+    owners = np.repeat(np.arange(len(records)), [len(rec.def_names) for rec in records])
     matrix = sparse.csr_matrix(
         (np.ones(len(cols), dtype=np.float32), (np.asarray(cols, dtype=np.int64), owners)),
         shape=(len(ids), len(records)),
@@ -238,21 +239,15 @@ def rank_files(
     return out
 
 
-def _matching_lines(pattern: re.Pattern[str], lines: Sequence[str]) -> np.ndarray:
-    """Indices of the lines a pattern finds something in, searched in one pass over the joined text."""
-    text = "\n".join(lines)
-    starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]])
-    hits = np.fromiter((m.start() for m in pattern.finditer(text)), dtype=np.int64)
-    return np.unique(np.searchsorted(starts, hits, side="right") - 1)
-
-
 def _priors(records: Sequence[FileRecord]) -> np.ndarray:
     paths = [rec.path for rec in records]
     prior = np.ones(len(records))
     if not paths:
         return prior
-    prior[_matching_lines(TEST_PATH_LINES, paths)] *= 0.35
-    prior[_matching_lines(_DOC_PATH_LINES, paths)] *= 0.5
+    # a substring test first: the regular expressions then run on a few paths, not on all of them
+    prior[[i for i, p in enumerate(paths) if ("test" in p or "spec" in p) and is_test_path(p)]] *= 0.35
+    lowered = [p.lower() for p in paths]
+    prior[[i for i, p in enumerate(lowered) if _DOC_HINT.intersection(p.split("/")[:-1])]] *= 0.5
     prior[[i for i, rec in enumerate(records) if rec.status]] *= 0.3
     prior[[i for i, rec in enumerate(records) if not rec.status and rec.language is None]] *= 0.6
     return prior

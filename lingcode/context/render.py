@@ -15,7 +15,7 @@ from pathlib import Path
 from lingcode.context.excerpt import excerpt
 from lingcode.context.index import FileRecord
 from lingcode.context.secrets import redact
-from lingcode.context.tokens import TokenCounter
+from lingcode.context.tokens import TokenCounter, estimate_tokens
 from lingcode.errors import UsageError
 
 MAP_HEADER = "## Repository map (ranked; bodies elided with ⋮)\n"
@@ -46,7 +46,7 @@ def shown(path: str) -> str:
 
 def map_entry(record: FileRecord) -> str:
     """One file's map entry: its path, then its definitions' signatures with elisions between them."""
-    if record.status or not record.definitions:
+    if record.status or not record.def_names:
         note = f" ({record.status})" if record.status else ""
         return f"{shown(record.path)}{note}\n"
     lines = [f"{shown(record.path)}:"]
@@ -77,7 +77,14 @@ def render(
     full_limit: int = _FULL_CANDIDATES,
     task: str = "",
 ) -> Rendered:
-    """Fit full texts (or excerpts) of the top files and the map of the rest into `budget` tokens."""
+    """Fit full texts (or excerpts) of the top files and the map of the rest into `budget` tokens.
+
+    With the model's tokenizer (`exact`), pieces are sized with the estimate and only the assembled
+    text is counted exactly (one tokenizer call, a few more if trimming is needed).
+    """
+    final_count = count
+    if exact:
+        count = estimate_tokens
     full: list[tuple[str, str, int]] = []
     excerpted: set[str] = set()
     used = 0
@@ -116,13 +123,13 @@ def render(
         if used + cost > budget:
             if cost <= 12:
                 break  # even a bare path does not fit: the map is full
-            entry = f"{rec.path}\n"
+            entry = f"{shown(rec.path)}\n"
             cost = count(entry)
             if used + cost > budget:
                 break
         pieces.append((rec.path, entry))
         used += cost
-    out = _assemble(head, full, pieces, budget, count, exact)
+    out = _assemble(head, full, pieces, budget, final_count, exact)
     out.excerpted = excerpted & out.full
     return out
 

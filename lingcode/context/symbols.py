@@ -36,7 +36,9 @@ def find_symbol(root: Path, name: str) -> list[SymbolHit]:
     exact: list[tuple[int, SymbolHit]] = []
     loose: list[tuple[int, SymbolHit]] = []
     for rec in records:
-        names = {d[0] for d in rec.definitions}
+        if leaf not in rec.def_names and leaf.lower() not in {n.lower() for n in rec.def_names}:
+            continue
+        names = set(rec.def_names)
         bonus = 0 if all(o in names for o in outer) else 1
         for def_name, kind, line, _end, signature in rec.definitions:
             if def_name == leaf:
@@ -57,9 +59,9 @@ def related_tests(root: Path, changed: Sequence[str]) -> list[str]:
     changed_set = set(changed)
     definers: dict[str, int] = defaultdict(int)
     for rec in records:
-        for name in {d[0] for d in rec.definitions}:
+        for name in set(rec.def_names):
             definers[name] += 1
-    provided = {d[0] for rec in records if rec.path in changed_set for d in rec.definitions}
+    provided = {name for rec in records if rec.path in changed_set for name in rec.def_names}
     stems = {PurePosixPath(p).stem.removeprefix("test_").removesuffix("_test") for p in changed_set}
     scores: dict[str, float] = {}
     for rec in records:

@@ -41,6 +41,8 @@ class GrammarLimits:
     """Most lines in one REPLACE section."""
     max_line_chars: int = MAX_LINE_CHARS
     """Most characters in one free (REPLACE or SEARCH) line."""
+    new_files: bool = True
+    """Allow the new-file form (its path is free, so naming an existing file is still refused by apply)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ def per_request_grammar(
     """The per-request grammar tree (see constrained_grammar)."""
     limits = limits or GrammarLimits()
     rules = _common_rules(limits)
-    choices: list[Expr] = [Ref("new-file")]
+    choices: list[Expr] = [Ref("new-file")] if limits.new_files else []
     for number, (path, text) in enumerate(sorted(files.items())):
         lines = text.replace("\r\n", "\n").split("\n")
         if lines and lines[-1] == "":
@@ -164,7 +166,7 @@ def per_request_grammar(
         rules[f"f{number}"] = Seq(
             (Lit(path + SEARCH_OPEN), search, Lit(DIVIDER), Ref("replace"), Lit(REPLACE_CLOSE))
         )
-        choices.insert(len(choices) - 1, Ref(f"f{number}"))
+        choices.insert(len(choices) - 1 if limits.new_files else len(choices), Ref(f"f{number}"))
     rules.update(_root(Alt(tuple(choices)), limits))
     return Grammar(rules)
 

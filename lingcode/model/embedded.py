@@ -88,6 +88,9 @@ def llama_command(config: ServeConfig, model: Path, port: int) -> list[str]:
         str(config.ctx_size),
         "--verbose",
         "false",
+        # queue concurrent requests (the hook, a second session) instead of cutting off the running reply
+        "--interrupt_requests",
+        "false",
     ]
     # the embedded GGUF carries no chat template, and llama-cpp-python's fallback (llama-2) makes Gemma
     # answer with nothing at all

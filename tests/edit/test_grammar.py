@@ -12,7 +12,13 @@ import pytest
 
 from lingcode.edit import SearchReplace, apply_edits, parse_reply
 from lingcode.edit.gbnf import Alt, Chars, Expr, Grammar, Lit, Ref, Seq
-from lingcode.edit.grammar import constrained_grammar, format_grammar, per_request_grammar, plain_grammar
+from lingcode.edit.grammar import (
+    GrammarLimits,
+    constrained_grammar,
+    format_grammar,
+    per_request_grammar,
+    plain_grammar,
+)
 
 POOL = "abcXYZ019 _-./:()[]{}<>=\"'\\\t#é漢🙂"
 FILES = {
@@ -120,3 +126,15 @@ def test_falls_back_to_plain_grammar_past_the_size_limit() -> None:
 def test_vllm_form_names_its_dialect() -> None:
     assert "vLLM" in format_grammar("vllm").splitlines()[0]
     assert "root ::=" in constrained_grammar(FILES, syntax="vllm").text
+
+
+def test_limits_bound_the_reply_and_can_drop_new_files_and_reasoning() -> None:
+    limits = GrammarLimits(reasoning_lines=0, max_blocks=1, max_replace_lines=2, new_files=False)
+    grammar = per_request_grammar(FILES, limits=limits)
+    rng = random.Random(7)
+    for _ in range(40):
+        reply = sample(grammar, rng)
+        edits = parse_reply(reply)
+        assert len(edits) == 1 and isinstance(edits[0], SearchReplace)
+        assert edits[0].replace.count("\n") <= 2
+        assert not reply.startswith("<think>")

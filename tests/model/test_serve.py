@@ -94,7 +94,8 @@ def test_llama_command_for_a_custom_gguf(tmp_path: Path) -> None:
     flags = dict(zip(command[3::2], command[4::2], strict=False))
     assert flags == {
         "--model": str(model), "--model_alias": "coder", "--host": "127.0.0.1", "--port": "8081",
-        "--n_ctx": "4096", "--verbose": "false", "--n_threads": "2", "--n_threads_batch": "2",
+        "--n_ctx": "4096", "--verbose": "false", "--interrupt_requests": "false",
+        "--n_threads": "2", "--n_threads_batch": "2",
     }  # fmt: skip
 
 
