@@ -51,14 +51,22 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())])
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.option("-c", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a setting.")
-@click.option("-v", "--verbose", is_flag=True, help="Show more detail, including tracebacks of internal errors.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show more detail, including tracebacks of internal errors."
+)
 @click.option("--resume", is_flag=True, help="Resume the last interactive session in this repository.")
-@click.option("--root", type=click.Path(file_okay=False, path_type=str), default=None, help="Repository root.")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=str), default=None, help="Repository root."
+)
 @click.version_option(__version__, prog_name="lingcode")
 @click.pass_context
-def cli(ctx: click.Context, overrides: tuple[str, ...], verbose: bool, resume: bool, root: str | None) -> None:
+def cli(
+    ctx: click.Context, overrides: tuple[str, ...], verbose: bool, resume: bool, root: str | None
+) -> None:
     """lingcode: an agentic coding assistant that runs on a model you host yourself.
 
     With no command, opens an interactive session in the current repository.

@@ -116,9 +116,9 @@ def test_invalid_environment_and_override(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(ConfigError, match="LINGCODE_LOOP_NOPE"):
         load_config()
     monkeypatch.delenv("LINGCODE_LOOP_NOPE")
-    with pytest.raises(ConfigError, match="expected key.path=value"):
+    with pytest.raises(ConfigError, match=r"expected key\.path=value"):
         load_config(overrides=["loop.max_iterations"])
-    with pytest.raises(ConfigError, match="section.key"):
+    with pytest.raises(ConfigError, match=r"section\.key"):
         load_config(overrides=["nosection.key=1"])
 
 

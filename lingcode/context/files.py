@@ -8,10 +8,11 @@ minified, generated headers) happen when a file is indexed, see `classify`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -188,6 +189,7 @@ def git_dir(root: Path) -> Path | None:
     return Path(lines[0])
 
 
+@lru_cache(maxsize=1 << 16)  # asked for every file on each ranking: paths repeat across calls
 def is_test_path(path: str) -> bool:
     """True for test files and test helpers (tests/, test_*.py, *_test.go, *.spec.ts, conftest.py)."""
     return bool(_TEST_PATH.search(path))
@@ -242,10 +244,11 @@ def ignore_rules(root: Path) -> bytes:
         return b""
 
 
-def list_files(root: Path, raw: GitListing | None = None) -> Listing:
+def list_files(root: Path, raw: GitListing | None = None, tracked: dict[str, str] | None = None) -> Listing:
     """The candidate files under root (see the module docstring); raises UsageError if root is unusable.
 
-    `raw` is git_listing's answer when the caller already has it.
+    `raw` is git_listing's answer when the caller already has it, `tracked` is `tracked_files`' answer
+    for it (when the caller kept one from an earlier process).
     """
     root = root.resolve()
     raw = raw or git_listing(root)
@@ -253,31 +256,66 @@ def list_files(root: Path, raw: GitListing | None = None) -> Listing:
     if raw is None or gdir is None:
         return Listing(root, None, {}, sorted(_walk(root)))
     raw_staged, raw_modified, raw_untracked = raw
-    staged = raw_staged.split(b"\0")
-    modified = set(raw_modified.decode("utf-8", "surrogateescape").split("\0"))
-    untracked = raw_untracked.decode("utf-8", "surrogateescape")
-    blobs: dict[str, str] = {}
-    others: list[str] = [p for p in untracked.split("\0") if p]
-    for entry in staged:
-        if not entry:
-            continue
-        meta, _, raw_path = entry.partition(b"\t")
-        mode, blob, _stage = meta.split(b" ")
-        path = raw_path.decode("utf-8", "surrogateescape")
-        if mode == b"120000" or mode == b"160000":
-            continue  # symlinks are never followed; submodules are other repositories
-        if path in modified:
-            others.append(path)
-        else:
-            blobs[path] = blob.decode()
     spec = _ignore_spec(root)
 
     def keep(path: str) -> bool:
         return not is_skipped_path(path) and (spec is None or not spec.match_file(path))
 
+    blobs = dict(tracked if tracked is not None else _tracked(root, raw_staged, keep))
+    others: list[str] = [p for p in raw_untracked.decode("utf-8", "surrogateescape").split("\0") if p]
+    for path in raw_modified.decode("utf-8", "surrogateescape").split("\0"):
+        if path in blobs:
+            del blobs[path]
+            others.append(path)
     # untracked and modified files are few: check them for symlinks here, tracked ones carry git's mode
     rest = sorted({p for p in others if keep(p) and not os.path.islink(root / p)})
-    return Listing(root, gdir, {p: b for p, b in blobs.items() if keep(p)}, rest)
+    return Listing(root, gdir, blobs, rest)
+
+
+_TRACKED: dict[tuple[Path, str], dict[str, str]] = {}
+_TRACKED_KEEP = 4
+
+
+def tracked_key(root: Path, raw_staged: bytes) -> str:
+    """What the kept tracked files depend on: git's index listing and the ignore rules."""
+    return hashlib.sha1(raw_staged + b"\0" + ignore_rules(root)).hexdigest()
+
+
+def tracked_files(root: Path, raw_staged: bytes) -> dict[str, str]:
+    """Path -> blob id of the tracked files lingcode may look at, from `git ls-files -s` (do not mutate)."""
+    spec = _ignore_spec(root)
+
+    def keep(path: str) -> bool:
+        return not is_skipped_path(path) and (spec is None or not spec.match_file(path))
+
+    return _tracked(root.resolve(), raw_staged, keep)
+
+
+def _tracked(root: Path, raw_staged: bytes, keep: Callable[[str], bool]) -> dict[str, str]:
+    """Path -> blob id of the kept tracked files (symlinks and submodules dropped), from `git ls-files -s`.
+
+    Remembered per (root, git index listing, ignore rules) for the life of the process: an agent asks for
+    the listing many times while only work-tree files change, and filtering 10,000 paths costs ~0.1 s.
+    """
+    key = (root, tracked_key(root, raw_staged))
+    cached = _TRACKED.get(key)
+    if cached is not None:
+        return cached
+    out: dict[str, str] = {}
+    for entry in raw_staged.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, raw_path = entry.partition(b"\t")
+        mode, blob, _stage = meta.split(b" ")
+        if mode == b"120000" or mode == b"160000":
+            continue  # symlinks are never followed; submodules are other repositories
+        path = raw_path.decode("utf-8", "surrogateescape")
+        if keep(path):
+            out[path] = blob.decode()
+    if len(_TRACKED) >= _TRACKED_KEEP:
+        _TRACKED.pop(next(iter(_TRACKED)))
+    _TRACKED[key] = out
+    return out
 
 
 def _walk(root: Path) -> Iterator[str]:

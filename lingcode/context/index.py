@@ -18,7 +18,7 @@ import marshal
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ CREATE INDEX IF NOT EXISTS postings_term ON postings (term);
 CREATE INDEX IF NOT EXISTS postings_blob ON postings (blob);
 CREATE TABLE IF NOT EXISTS stats (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, blob TEXT);
 CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, text TEXT, tokens INTEGER);
+CREATE TABLE IF NOT EXISTS listing (key TEXT PRIMARY KEY, data BLOB);
 """
 
 Def = tuple[str, str, int, int, str]
@@ -50,13 +51,30 @@ class FileRecord:
     status: str
     """"" when indexed; otherwise why its content is left out (binary, large, generated, ...)."""
     language: str | None
-    def_names: list[str]
-    """Names of the file's definitions, in file order (what ranking needs; cheap to load)."""
-    references: list[str]
+    names_text: str
+    """The file's definition names, newline-joined (split on first use: graph building reads them joined)."""
+    refs_text: str
+    """The names the file references, newline-joined."""
     length: int
     """Number of terms in the file (BM25 document length)."""
     packed_definitions: bytes = b""
     _definitions: list[Def] | None = field(default=None, repr=False)
+    _names: list[str] | None = field(default=None, repr=False)
+    _refs: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def def_names(self) -> list[str]:
+        """Names of the file's definitions, in file order (what ranking needs; cheap to load)."""
+        if self._names is None:
+            self._names = self.names_text.split("\n") if self.names_text else []
+        return self._names
+
+    @property
+    def references(self) -> list[str]:
+        """Names the file uses, with repeats."""
+        if self._refs is None:
+            self._refs = self.refs_text.split("\n") if self.refs_text else []
+        return self._refs
 
     @property
     def definitions(self) -> list[Def]:
@@ -108,10 +126,35 @@ def connect(root: Path) -> sqlite3.Connection:
         # an older layout or older queries: start again rather than mix results
         conn.executescript(
             "DELETE FROM blobs; DELETE FROM postings; DELETE FROM stats; DELETE FROM rendered;"
+            " DELETE FROM listing;"
         )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        conn.execute("DELETE FROM meta WHERE key = 'generation'")
+        conn.commit()
+    # names this index's life: a process's memory of decoded rows is only valid for the same one
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('generation', ?)", (os.urandom(12).hex(),))
         conn.commit()
     return conn
+
+
+def load_listing(conn: sqlite3.Connection, key: str) -> dict[str, str] | None:
+    """The kept tracked files stored for this git index listing (see `files.tracked_key`), if any."""
+    row = conn.execute("SELECT data FROM listing WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    try:
+        data = marshal.loads(row[0])
+    except (EOFError, ValueError, TypeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def store_listing(conn: sqlite3.Connection, key: str, tracked: dict[str, str]) -> None:
+    """Remember the kept tracked files of one git index listing (only the latest is kept)."""
+    with conn:
+        conn.execute("DELETE FROM listing")
+        conn.execute("INSERT INTO listing VALUES (?, ?)", (key, marshal.dumps(tracked)))
 
 
 def blob_id(data: bytes) -> str:
@@ -243,37 +286,77 @@ def store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
             )
 
 
+Row = tuple[str, str | None, str, str, int, bytes]
+"""(status, language, definition names, references, length, packed definitions) of one stored blob."""
+
+_ROWS: dict[str, dict[str, Row]] = {}
+_SCAN_ALL = 2000  # above this many unknown blobs one pass over the table beats keyed look-ups
+
+
+def _rows_cache(conn: sqlite3.Connection) -> dict[str, Row]:
+    """The process's memory of decoded rows for this index file (a throwaway dict for in-memory ones).
+
+    Rows are keyed by content and a content always parses the same way under one schema, so what was
+    decoded once stays right for the life of the process: an agent asks for records many times a run.
+    """
+    row = conn.execute("PRAGMA database_list").fetchone()
+    gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    if row is None or not row[2] or gen is None:
+        return {}
+    return _ROWS.setdefault(f"{row[2]}\0{gen[0]}", {})
+
+
+def prefetch(conn: sqlite3.Connection, blobs: set[str]) -> Collection[str]:
+    """Read the stored rows of these blob ids into the process's memory; the ids it now holds rows for."""
+    cache = _rows_cache(conn)
+    missing = {b for b in blobs if b not in cache}
+    if missing:
+        _fetch_rows(conn, missing, cache)
+    return cache.keys()
+
+
+def _decode(status: str, length: int, data: bytes) -> Row:
+    lang, names, refs, packed = marshal.loads(data)
+    return status, lang, names, refs, length, packed
+
+
+def _fetch_rows(conn: sqlite3.Connection, wanted: set[str], cache: dict[str, Row]) -> None:
+    """Decode the rows of `wanted` blobs into `cache`."""
+    if len(wanted) > _SCAN_ALL:
+        query = conn.execute("SELECT blob, status, length, data FROM blobs")
+        for b, s, n, d in query:
+            if b in wanted:
+                cache[b] = _decode(s, n, d)
+        return
+    chunk = sorted(wanted)
+    for start in range(0, len(chunk), 500):
+        part = chunk[start : start + 500]
+        marks = ",".join("?" * len(part))
+        sql = f"SELECT blob, status, length, data FROM blobs WHERE blob IN ({marks})"
+        for b, s, n, d in conn.execute(sql, part):
+            cache[b] = _decode(s, n, d)
+
+
 def load_records(conn: sqlite3.Connection, blobs: dict[str, str]) -> list[FileRecord]:
     """Records for the given path -> blob map, in path order; files missing from the index are skipped."""
-    wanted = set(blobs.values())
-    rows = {
-        b: (s, n, d)
-        for b, s, n, d in conn.execute("SELECT blob, status, length, data FROM blobs")
-        if b in wanted
-    }
+    cache = _rows_cache(conn)
+    missing = {b for b in blobs.values() if b not in cache}
+    if missing:
+        _fetch_rows(conn, missing, cache)
     out: list[FileRecord] = []
     for path in sorted(blobs):
-        row = rows.get(blobs[path])
-        if row is None:
-            continue
-        lang, names, refs, packed = marshal.loads(row[2])
-        out.append(
-            FileRecord(
-                path,
-                blobs[path],
-                row[0],
-                lang,
-                names.split("\n") if names else [],
-                refs.split("\n") if refs else [],
-                row[1],
-                packed,
-            )
-        )
+        row = cache.get(blobs[path])
+        if row is not None:
+            status, lang, names, refs, length, packed = row
+            out.append(FileRecord(path, blobs[path], status, lang, names, refs, length, packed))
     return out
 
 
 def collect_garbage(conn: sqlite3.Connection, live: set[str]) -> None:
     """Drop rows of contents no current file has, once they are a good share of the index."""
+    (total,) = conn.execute("SELECT count(*) FROM blobs").fetchone()
+    if total - len(live) < max(2000, total // 3):
+        return  # there cannot be enough dead rows: skip listing them
     stored = [b for (b,) in conn.execute("SELECT blob FROM blobs")]
     dead = [b for b in stored if b not in live]
     if len(dead) < max(2000, len(stored) // 3):

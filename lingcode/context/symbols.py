@@ -57,15 +57,17 @@ def related_tests(root: Path, changed: Sequence[str]) -> list[str]:
     finally:
         snap.conn.close()
     changed_set = set(changed)
-    definers: dict[str, int] = defaultdict(int)
-    for rec in records:
-        for name in set(rec.def_names):
-            definers[name] += 1
     provided = {name for rec in records if rec.path in changed_set for name in rec.def_names}
+    # how many files define each provided name: a name many files define says little about a test
+    definers: dict[str, int] = defaultdict(int)
+    if provided:
+        for rec in records:
+            for name in provided.intersection(rec.def_names):
+                definers[name] += 1
     stems = {PurePosixPath(p).stem.removeprefix("test_").removesuffix("_test") for p in changed_set}
     scores: dict[str, float] = {}
     for rec in records:
-        if not is_test_path(rec.path) or rec.language is None:
+        if rec.language is None or not is_test_path(rec.path):
             continue
         score = sum(1.0 / math.sqrt(definers[n]) for n in rec.references if n in provided)
         stem = PurePosixPath(rec.path).stem.removeprefix("test_").removesuffix("_test")
