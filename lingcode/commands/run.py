@@ -30,6 +30,11 @@ from lingcode.errors import UsageError
     "--no-apply", is_flag=True, help="Check the edits apply, but write nothing (use with --patch-out)."
 )
 @click.option("--commit", is_flag=True, help="Commit the changes when the checks pass (hooks run).")
+@click.option(
+    "--no-constrain",
+    is_flag=True,
+    help="Do not constrain decoding with the edit grammar (free text instead).",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -43,6 +48,7 @@ def command(
     patch_out: Path | None,
     no_apply: bool,
     commit: bool,
+    no_constrain: bool,
 ) -> int:
     """Fix TASK in the repository (exit: 0 pass, 1 fail, 2 usage, 3 no model, 4 rejected, 5 limit, 124 time).
 
@@ -60,6 +66,7 @@ def command(
         "model.model": model_name,
         "loop.test_cmd": test_cmd,
         "loop.max_iterations": max_iterations,
+        "model.constrain": False if no_constrain else None,
     }
     config = load(ctx, path, flags)
     return run_headless(

@@ -111,6 +111,7 @@ class Agent:
     def _begin(self, task: str, cancel: threading.Event | None) -> None:
         """The byte-stable prefix: the system prompt, then context and task (with failing tests, if any)."""
         ws = self.ws
+        ws.note_task(task)
         ws.say("system", ws.system_prompt())
         failing = ""
         if self.config.loop.check_first and ws.test_cmd:

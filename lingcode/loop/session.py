@@ -125,6 +125,7 @@ class Session:
 
     def _send(self, text: str) -> None:
         ws = self.ws
+        ws.note_task(text)
         if not ws.messages:
             self._task = text
             ws.say("system", ws.system_prompt())

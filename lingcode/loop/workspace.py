@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -101,6 +102,10 @@ class Workspace:
         instructions = project_instructions(self.root, here)
         return render("system", self.root, instructions=instructions, constrained=self.constrained)
 
+    def note_task(self, task: str) -> None:
+        """Remember what the user's own words ask for (not the failing output that joins them later)."""
+        self.task_new_files = _new_paths_named(task, self.root)
+
     def build_context(self, task: str, named_files: Sequence[str] = (), *, around: str = "") -> Context:
         """Ask the context engine what the model should see for `task`, within what the window leaves.
 
@@ -180,7 +185,7 @@ class Workspace:
     def _constraint(self) -> Constraint | None:
         if not self.constrained:
             return None
-        from lingcode.edit.grammar import constrained_grammar
+        from lingcode.edit.grammar import GrammarLimits, constrained_grammar
         from lingcode.model.reply import Constraint
 
         files: dict[str, str] = {}
@@ -189,13 +194,18 @@ class Workspace:
                 files[rel] = (self.root / rel).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
-        grammar = constrained_grammar(files, syntax="gbnf")
+        # the new-file form's path is free text: a small model given it invents files instead of editing
+        # the real ones, so it is offered only when the task names a file that does not exist yet
+        limits = GrammarLimits(new_files=bool(self.task_new_files))
+        grammar = constrained_grammar(files, syntax="gbnf", limits=limits)
         if grammar.fallback:
             self.record("notice", message=f"grammar fallback: {grammar.reason}")
         return Constraint(grammar=grammar.text, syntax="gbnf")
 
     context_paths: Sequence[str] = ()
     """Files in the prompt, which the constrained grammar lets the model edit."""
+    task_new_files: Sequence[str] = ()
+    """Paths the task names that do not exist yet: the only reason to offer the new-file form."""
 
     # -- edits -----------------------------------------------------------------------------------------------
 
@@ -306,3 +316,16 @@ class Workspace:
 def _estimate_tokens(text: str) -> int:
     """A cautious token estimate (3 characters a token) where an exact count would cost a server call."""
     return len(text) // 3 + 1
+
+
+_PATH_WORD = re.compile(r"\b[A-Za-z_][\w./-]*\.[A-Za-z]\w{0,7}\b|\b[\w.-]+/[\w./-]*\w")
+
+
+def _new_paths_named(task: str, root: Path) -> tuple[str, ...]:
+    """Path-like words of the task (`src/x.py`, `notes.md`) that name no existing file under root."""
+    found = []
+    for word in _PATH_WORD.findall(task):
+        rel = word.strip("./")
+        if rel and ".." not in rel.split("/") and not (root / rel).exists():
+            found.append(rel)
+    return tuple(found)

@@ -81,3 +81,25 @@ def test_constrained_decoding_sends_the_grammar_of_the_files_in_context(make_rep
     system = body["messages"][0]["content"]
     assert "NEED FILE" not in system  # the grammar has no room for context requests
     assert "reply with <think>" not in body["messages"][1]["content"].lower()  # no format reminder either
+
+
+def _block_rule(request: dict[str, Any]) -> str:
+    grammar = str(request.get("grammar", ""))
+    return next(line for line in grammar.splitlines() if line.startswith("block ::="))
+
+
+def test_constrained_grammar_offers_new_files_only_when_the_task_names_one(make_repo: GitRepoFactory) -> None:
+    # a small model offered a free new-file path invents files (e.g. "Code") instead of fixing the real one
+    from lingcode.loop.agent import Agent
+    from lingcode.model import ModelClient
+
+    root = make_repo(FILES)
+    config = make_config()
+    config.model.constrain = True
+    blocks = []
+    for task in ("fix the failing test", "add docs/usage.md explaining average()"):
+        with ScriptedServer([FIX]) as server, ModelClient(config.model, server.base_url) as client:
+            Agent(config, client, root, lambda event: None).run(task)
+            blocks.append(_block_rule(server.requests[0]))
+    assert "new-file" not in blocks[0]
+    assert "new-file" in blocks[1]

@@ -183,3 +183,26 @@ def test_export_sft_writes_only_successful_runs(
     roles = [m["role"] for m in lines[0]["messages"]]
     assert roles == ["system", "user", "assistant"]
     assert lines[0]["messages"][-1]["content"] == FIX
+
+
+def test_no_constrain_flag_sends_no_grammar(
+    make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_repo(FILES)
+    base = [
+        "-c",
+        "model.max_retries=0",
+        "run",
+        "fix the failing test",
+        "--root",
+        str(root),
+        "--test-cmd",
+        QUICK,
+    ]
+    with ScriptedServer([FIX, FIX]) as server:  # the scripted server takes grammars, like llama.cpp
+        assert run_cli([*base, "--model-url", server.base_url]) == 0
+        git(root, "checkout", "-q", "--", ".")
+        assert run_cli([*base, "--model-url", server.base_url, "--no-constrain"]) == 0
+        constrained, free = server.requests
+    assert "grammar" in constrained
+    assert "grammar" not in free
