@@ -1,10 +1,11 @@
 """Ranking files for a task: personalised PageRank over the reference graph, fused with lexical signals.
 
 The graph has an edge from file A to file B, weighted by how specific the shared names are, when A uses a
-name B defines. It is built as sparse matrices (uses x names times names x definers), never as Python
-edge objects, and ranked by power iteration. Lexical retrieval is BM25 over the index's postings (the
-index is incremental, so the corpus is never re-tokenised per query), plus exact matches of paths and
-identifiers the task mentions. Test files and non-code files are demoted: tasks ask to change source.
+name B defines. It is built with numpy array operations (uses x names joined with names x definers),
+never as Python edge objects, and ranked by power iteration. Lexical retrieval is BM25 over the index's
+postings (the index is incremental, so the corpus is never re-tokenised per query), plus exact matches of
+paths and identifiers the task mentions. Test files and non-code files are demoted: tasks ask to change
+source.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
-from scipy import sparse
 
 from lingcode.context.files import is_test_path
 from lingcode.context.index import FileRecord
@@ -27,6 +27,7 @@ from lingcode.context.query import Mentions, PathLookup, find_mentions
 _DOC_HINT = frozenset(
     {"doc", "docs", "example", "examples", "benchmark", "benchmarks", "changelog", "changes"}
 )
+_TEST_CUE = re.compile("test|spec")  # every test path holds one (compared lower-case, so a superset)
 _DOC_CUE = re.compile("doc|exampl|bench|change")  # every _DOC_HINT word holds one: a cheap first filter
 _MAX_DEFINERS = 40  # a name defined in more files than this (get, run, __init__) says nothing about coupling
 _DAMPING = 0.85
@@ -47,20 +48,43 @@ class Ranked:
 
 @dataclass
 class NameTable:
-    """Every defined name, and which files define it, as a sparse names x files 0/1 matrix."""
+    """Every defined name, and which files define it, as compressed rows (names x files, 0/1)."""
 
     ids: dict[str, int]
-    defines: sparse.csr_matrix
+    indptr: np.ndarray
+    """Name id c's definers are `indices[indptr[c]:indptr[c + 1]]`."""
+    indices: np.ndarray
 
     def definers(self, name: str) -> np.ndarray:
         """Record indices of the files that define `name`."""
         col = self.ids[name]
-        found: np.ndarray = self.defines.indices[self.defines.indptr[col] : self.defines.indptr[col + 1]]
+        found: np.ndarray = self.indices[self.indptr[col] : self.indptr[col + 1]]
         return found
 
     def counts(self) -> np.ndarray:
         """How many files define each name, by column id."""
-        return np.diff(self.defines.indptr)
+        return np.diff(self.indptr)
+
+
+@dataclass
+class Graph:
+    """The row-stochastic file x file transition matrix as weighted edges (numpy only: no scipy import)."""
+
+    size: int
+    source: np.ndarray
+    target: np.ndarray
+    weight: np.ndarray
+    """Each edge's share of its source's out-weight."""
+
+    def step(self, rank: np.ndarray) -> np.ndarray:
+        """The transposed matrix times `rank`: the rank each file receives over its in-edges."""
+        received: np.ndarray = np.bincount(self.target, self.weight * rank[self.source], minlength=self.size)
+        return received
+
+    def dangling(self) -> np.ndarray:
+        """Files without out-edges."""
+        dangling: np.ndarray = np.bincount(self.source, minlength=self.size) == 0
+        return dangling
 
 
 def _joined(texts: list[str]) -> tuple[list[str], list[int]]:
@@ -71,56 +95,59 @@ def _joined(texts: list[str]) -> tuple[list[str], list[int]]:
 
 
 def name_table(records: Sequence[FileRecord]) -> NameTable:
-    """Name -> column id and the definers matrix, built from flat arrays (no per-edge objects)."""
+    """Name -> column id and the definers of each name, built from flat arrays (no per-edge objects)."""
+    n = len(records)
     every, sizes = _joined([rec.names_text for rec in records])
     # C-level loops (dict.fromkeys, map): at 50,000 files a Python loop per name costs a good part of a second
     ids: dict[str, int] = dict(zip(dict.fromkeys(every), range(len(every)), strict=False))
-    cols = list(map(ids.__getitem__, every))
-    owners = np.repeat(np.arange(len(records)), sizes)
-    matrix = sparse.csr_matrix(
-        (np.ones(len(cols), dtype=np.float32), (np.asarray(cols, dtype=np.int64), owners)),
-        shape=(len(ids), len(records)),
-    )
-    matrix.data[:] = 1.0  # a name defined twice in one file still has one definer there
-    return NameTable(ids, matrix)
+    cols = np.fromiter(map(ids.__getitem__, every), dtype=np.int64, count=len(every))
+    owners = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    # a name defined twice in one file still has one definer there; sorted by name, then file
+    pairs = np.unique(cols * max(n, 1) + owners)
+    indptr = np.zeros(len(ids) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(pairs // max(n, 1), minlength=len(ids)))
+    return NameTable(ids, indptr, pairs % max(n, 1))
 
 
-def reference_graph(records: Sequence[FileRecord], names: NameTable) -> sparse.csr_matrix:
-    """Row-stochastic file x file transition matrix (rows of files without out-edges are zero)."""
-    n, m = len(records), len(names.ids)
-    get = names.ids.get
+def reference_graph(records: Sequence[FileRecord], names: NameTable) -> Graph:
+    """Row-stochastic file x file transition edges: A -> B when A uses a specific name B defines."""
+    n, m = len(records), max(len(names.ids), 1)
     refs, sizes = _joined([rec.refs_text for rec in records])
-    cols = np.fromiter(map(get, refs, repeat(-1)), dtype=np.int64, count=len(refs))
-    rows = np.repeat(np.arange(n), sizes)
-    keep = cols >= 0
-    uses = sparse.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], cols[keep])), shape=(n, m)
-    )
-    counts = names.counts().astype(np.float32)
+    cols = np.fromiter(map(names.ids.get, refs, repeat(-1)), dtype=np.int64, count=len(refs))
+    rows = np.repeat(np.arange(n, dtype=np.int64), sizes)
+    counts = names.counts()
     # specific names (few definers, long) couple files more than generic ones
-    lengths = np.minimum(np.fromiter(map(len, names.ids), dtype=np.float32, count=m), 16.0)
-    weight = np.where(counts <= _MAX_DEFINERS, np.sqrt(lengths / 8.0) / np.maximum(counts, 1.0), 0.0)
-    defs = sparse.diags(weight.astype(np.float32)) @ names.defines
-    graph = (uses @ defs).tocsr()
-    graph.setdiag(0)
-    graph.eliminate_zeros()
-    out = np.asarray(graph.sum(axis=1)).ravel()
-    scale = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
-    return sparse.diags(scale) @ graph
+    lengths = np.minimum(np.fromiter(map(len, names.ids), dtype=np.float64, count=len(names.ids)), 16.0)
+    weight = np.where(counts <= _MAX_DEFINERS, np.sqrt(lengths / 8.0) / np.maximum(counts, 1), 0.0)
+    keep = cols >= 0
+    keep[keep] = weight[cols[keep]] > 0
+    # one entry per (file, name) used, with how many times; then one edge per definer of the name
+    uses, times = np.unique(rows[keep] * m + cols[keep], return_counts=True)
+    user, name = uses // m, uses % m
+    fan = counts[name]
+    first = np.repeat(names.indptr[name] - (np.cumsum(fan) - fan), fan)
+    target = names.indices[first + np.arange(int(fan.sum()))]
+    source = np.repeat(user, fan)
+    share = np.repeat(times * weight[name], fan)
+    loop = source != target
+    edges, where = np.unique(source[loop] * max(n, 1) + target[loop], return_inverse=True)
+    total = np.bincount(where, share[loop], minlength=len(edges))
+    source, target = edges // max(n, 1), edges % max(n, 1)
+    out = np.bincount(source, total, minlength=n)
+    return Graph(n, source, target, total / out[source])
 
 
-def pagerank(transition: sparse.csr_matrix, personal: np.ndarray | None, iterations: int = 40) -> np.ndarray:
+def pagerank(transition: Graph, personal: np.ndarray | None, iterations: int = 40) -> np.ndarray:
     """Personalised PageRank by power iteration; dangling files hand their rank to the personalisation."""
-    n = transition.shape[0]
+    n = transition.size
     if n == 0:
         return np.zeros(0)
     p = personal if personal is not None and personal.sum() > 0 else np.ones(n)
     p = p / p.sum()
-    dangling = np.asarray(transition.sum(axis=1)).ravel() == 0
-    walk = transition.T.tocsr()
+    dangling = transition.dangling()
     rank: np.ndarray = p.copy()
     for _ in range(iterations):
-        new: np.ndarray = _DAMPING * (walk @ rank + rank[dangling].sum() * p) + (1 - _DAMPING) * p
+        new: np.ndarray = _DAMPING * (transition.step(rank) + rank[dangling].sum() * p) + (1 - _DAMPING) * p
         done = float(np.abs(new - rank).sum()) < 1e-6
         rank = new
         if done:
@@ -162,7 +189,7 @@ class Signals:
     """Files the user named or that are in the diff."""
     prior: np.ndarray
     """Demotion of tests, docs and unparsed files."""
-    transition: sparse.csr_matrix
+    transition: Graph
 
 
 @dataclass(frozen=True)
@@ -263,12 +290,21 @@ def _priors(records: Sequence[FileRecord]) -> np.ndarray:
     prior = np.ones(len(records))
     if not paths:
         return prior
-    # a substring test first: the regular expressions then run on a few paths, not on all of them
-    prior[[i for i, p in enumerate(paths) if ("test" in p or "spec" in p) and is_test_path(p)]] *= 0.35
-    lowered = [p.lower() for p in paths]
-    prior[
-        [i for i, p in enumerate(lowered) if _DOC_CUE.search(p) and _DOC_HINT.intersection(p.split("/")[:-1])]
-    ] *= 0.5
+    # cheap cues found in one pass over all paths joined; the exact checks then run on a few paths only
+    joined = "\n".join(paths).lower()
+    starts = np.cumsum([0] + [len(p) + 1 for p in paths[:-1]])
+    tests = _cued(_TEST_CUE, joined, starts)
+    prior[[i for i in tests if is_test_path(paths[i])]] *= 0.35
+    docs = _cued(_DOC_CUE, joined, starts)
+    prior[[i for i in docs if _DOC_HINT.intersection(paths[i].lower().split("/")[:-1])]] *= 0.5
     prior[[i for i, rec in enumerate(records) if rec.status]] *= 0.3
     prior[[i for i, rec in enumerate(records) if not rec.status and rec.language is None]] *= 0.6
     return prior
+
+
+def _cued(cue: re.Pattern[str], joined: str, starts: np.ndarray) -> list[int]:
+    """Indices of the paths (joined by newlines, starting at `starts`) in which `cue` matches."""
+    hits = [m.start() for m in cue.finditer(joined)]
+    if not hits:
+        return []
+    return sorted({int(i) - 1 for i in np.searchsorted(starts, hits, side="right")})
