@@ -8,7 +8,7 @@ real call does: builds the request, reads SSE and the reply text out of every ch
 keeps its watchdog's deadlines and builds the Reply. The server's own work is in both, as it is in real use.
 
 To compare with an earlier version of lingcode, run this script with PYTHONPATH pointing at a copy of it
-(benchmarks/results/client_overhead.md shows how the recorded before/after figures were made).
+(benchmarks/RESULTS.md, section "Client overhead", shows how the recorded before/after figures were made).
 
     python benchmarks/client_overhead.py [--requests 300] [--chars 2000] [--chunk-chars 4] [--token-rate 0]
 

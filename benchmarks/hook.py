@@ -7,7 +7,7 @@ GIT_INDEX_FILE unset) against a scripted model server that answers at once, so t
 hook's: shell, interpreter start, imports, reading the staged diff, related-code search, prompt rendering,
 the HTTP round trips and writing the result. Target: <= 300 ms.
 
-    .venv/bin/python benchmarks/hook.py [--files 5000] [--repeat 7] [--out benchmarks/results/hook.md]
+    .venv/bin/python benchmarks/hook.py [--files 5000] [--repeat 7] [--out FILE]
 """
 
 from __future__ import annotations
