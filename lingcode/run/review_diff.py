@@ -93,8 +93,20 @@ def git_run(root: Path, *args: str, check: bool = True) -> str:
         [*_GIT_BASE, *args], cwd=root, capture_output=True, text=True, env=env, errors="replace", check=False
     )
     if check and result.returncode != 0:
-        detail = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
-        raise UsageError(f"git {' '.join(args[:2])} failed in {root}: {detail[0]}")
+        inside = (
+            subprocess.run(
+                ["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True, check=False
+            ).returncode
+            == 0
+        )
+        if not inside:
+            raise UsageError(f"{root} is not in a git repository; there is no diff to review")
+        lines = result.stderr.strip().splitlines()
+        # git's own verdict is the fatal:/error: line; a usage dump after it says nothing useful
+        detail = next((ln for ln in lines if ln.startswith(("fatal:", "error:"))), None) or (
+            lines[0] if lines else f"exit {result.returncode}"
+        )
+        raise UsageError(f"git {' '.join(args[:2])} failed in {root}: {detail}")
     return result.stdout
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from lingcode.cli import run_cli
 from lingcode.model.scripted import ScriptedReply, ScriptedServer
 from tests.conftest import GitRepoFactory, git
 from tests.review.helpers import (
@@ -291,3 +292,12 @@ def test_a_reply_cut_off_while_reasoning_is_not_a_silent_pass(repo: Path) -> Non
         done = lingcode("review", "--hook", "--staged", "--model-url", server.base_url, cwd=repo)
     assert done.returncode == 0 and done.stdout == ""
     assert "cut off" in done.stderr
+
+
+def test_outside_a_git_repository_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli(["review", "--staged", "--root", str(tmp_path), "--model-url", "http://127.0.0.1:9/v1"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip().count("\n") == 0 and "not in a git repository" in err
