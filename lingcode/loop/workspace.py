@@ -105,6 +105,19 @@ class Workspace:
     def note_task(self, task: str) -> None:
         """Remember what the user's own words ask for (not the failing output that joins them later)."""
         self.task_new_files = _new_paths_named(task, self.root)
+        self.task_edits_tests = bool(_EDIT_TESTS.search(task))
+
+    def _editable(self, paths: Sequence[str]) -> list[str]:
+        """The files the grammar lets the model edit: test files only when the task asks to change tests.
+
+        "Fix the failing test" means fix the code; a small model left free to edit the test makes it pass by
+        deleting the assertion (the embedded model did exactly that to examples/calc)."""
+        from lingcode.context.files import is_test_path
+
+        if self.task_edits_tests:
+            return list(paths)
+        code = [p for p in paths if not is_test_path(p)]
+        return code or list(paths)
 
     def build_context(self, task: str, named_files: Sequence[str] = (), *, around: str = "") -> Context:
         """Ask the context engine what the model should see for `task`, within what the window leaves.
@@ -189,7 +202,7 @@ class Workspace:
         from lingcode.model.reply import Constraint
 
         files: dict[str, str] = {}
-        for rel in self.context_paths:
+        for rel in self._editable(self.context_paths):
             try:
                 files[rel] = (self.root / rel).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
@@ -206,6 +219,8 @@ class Workspace:
     """Files in the prompt, which the constrained grammar lets the model edit."""
     task_new_files: Sequence[str] = ()
     """Paths the task names that do not exist yet: the only reason to offer the new-file form."""
+    task_edits_tests: bool = False
+    """Whether the task asks to write or change tests (else the grammar keeps test files read-only)."""
 
     # -- edits -----------------------------------------------------------------------------------------------
 
@@ -318,6 +333,9 @@ def _estimate_tokens(text: str) -> int:
     return len(text) // 3 + 1
 
 
+_EDIT_TESTS = re.compile(
+    r"\b(add|write|update|extend|create|rename|edit|change|modify|rewrite)\b[^.\n]{0,40}\btests?\b", re.I
+)
 _PATH_WORD = re.compile(r"\b[A-Za-z_][\w./-]*\.[A-Za-z]\w{0,7}\b|\b[\w.-]+/[\w./-]*\w")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from lingcode.events import CheckFinished, EditsApplied, Finished, ModelDelta
 from lingcode.model.scripted import ScriptedServer
-from tests.conftest import GitRepoFactory
+from tests.conftest import GitRepoFactory, git
 from tests.loop.helpers import (
     FILES,
     FIX,
@@ -103,3 +103,22 @@ def test_constrained_grammar_offers_new_files_only_when_the_task_names_one(make_
             blocks.append(_block_rule(server.requests[0]))
     assert "new-file" not in blocks[0]
     assert "new-file" in blocks[1]
+
+
+def test_constrained_grammar_keeps_tests_read_only_unless_the_task_asks(make_repo: GitRepoFactory) -> None:
+    # a small model free to edit the failing test "fixes" it by deleting the assertion
+    from lingcode.loop.agent import Agent
+    from lingcode.model import ModelClient
+
+    root = make_repo(FILES)
+    config = make_config()
+    config.model.constrain = True
+    grammars = []
+    for task in ("fix the failing test", "add a test for average of one value"):
+        with ScriptedServer([FIX]) as server, ModelClient(config.model, server.base_url) as client:
+            Agent(config, client, root, lambda event: None).run(task)
+            grammars.append(json.dumps(server.requests[0].get("grammar", "")))
+        git(root, "checkout", "-q", "--", ".")
+    assert "return sum(values) / (len(values) + 1)" in grammars[0]
+    assert "assert average([2, 4, 6]) == 4" not in grammars[0]
+    assert "assert average([2, 4, 6]) == 4" in grammars[1]
