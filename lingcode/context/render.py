@@ -85,11 +85,30 @@ def render(
     final_count = count
     if exact:
         count = estimate_tokens
+    room = budget - max(int(budget * _MAP_SHARE), count(MAP_HEADER) + count(FULL_HEADER))
+    full, excerpted = _fit_full(records, order[:full_limit], room, count, read, task)
+    head = FULL_HEADER if full else ""
+    used = sum(cost for _, _, cost in full) + count(head) + count(MAP_HEADER)
+    names = {p for p, _, _ in full}
+    pieces = _fit_map(records, [i for i in order if records[i].path not in names], budget - used, count)
+    out = _assemble(head, full, pieces, budget, final_count, exact)
+    out.excerpted = excerpted & out.full
+    return out
+
+
+def _fit_full(
+    records: Sequence[FileRecord],
+    order: Sequence[int],
+    room: int,
+    count: TokenCounter,
+    read: Callable[[str], str],
+    task: str,
+) -> tuple[list[tuple[str, str, int]], set[str]]:
+    """The top files' full texts (or excerpts of the ones too large) that fit in `room` tokens."""
     full: list[tuple[str, str, int]] = []
     excerpted: set[str] = set()
     used = 0
-    room = budget - max(int(budget * _MAP_SHARE), count(MAP_HEADER) + count(FULL_HEADER))
-    for position, i in enumerate(order[:full_limit]):
+    for position, i in enumerate(order):
         rec = records[i]
         if rec.status:
             continue
@@ -110,28 +129,29 @@ def render(
         if used + cost <= room:
             full.append((rec.path, entry, cost))
             used += cost
-    head = FULL_HEADER if full else ""
-    used += count(head) + count(MAP_HEADER)
-    names = {p for p, _, _ in full}
+    return full, excerpted
+
+
+def _fit_map(
+    records: Sequence[FileRecord], order: Sequence[int], room: int, count: TokenCounter
+) -> list[tuple[str, str]]:
+    """Map entries (definitions, or a bare path when those do not fit) in rank order within `room`."""
     pieces: list[tuple[str, str]] = []
+    used = 0
     for i in order:
         rec = records[i]
-        if rec.path in names:
-            continue
         entry = map_entry(rec)
         cost = count(entry)
-        if used + cost > budget:
+        if used + cost > room:
             if cost <= 12:
                 break  # even a bare path does not fit: the map is full
             entry = f"{shown(rec.path)}\n"
             cost = count(entry)
-            if used + cost > budget:
+            if used + cost > room:
                 break
         pieces.append((rec.path, entry))
         used += cost
-    out = _assemble(head, full, pieces, budget, final_count, exact)
-    out.excerpted = excerpted & out.full
-    return out
+    return pieces
 
 
 def _assemble(

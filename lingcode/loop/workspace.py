@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lingcode.config import Config
+from lingcode.context.tokens import estimate_tokens
 from lingcode.events import (
     CheckFinished,
     CheckOutput,
@@ -128,7 +129,7 @@ class Workspace:
 
         started = time.monotonic()
         window = self._info.context_window
-        reserve = self.config.model.max_tokens + _estimate_tokens(around) + window // 8
+        reserve = self.config.model.max_tokens + estimate_tokens(around) + window // 8
         budget = max(256, min(self.config.context.budget, window - reserve))
         context = build_context(
             task,
@@ -189,7 +190,7 @@ class Workspace:
         happens only when the alternative is a request the server refuses."""
         limit = self._info.context_window - self.config.model.max_tokens
         dropped = 0
-        while len(self.messages) > 4 and sum(_estimate_tokens(m["content"]) for m in self.messages) > limit:
+        while len(self.messages) > 4 and sum(estimate_tokens(m["content"]) for m in self.messages) > limit:
             del self.messages[2:4]  # an assistant reply and the feedback on it: turns keep alternating
             dropped += 1
         if dropped:
@@ -326,11 +327,6 @@ class Workspace:
         """Tell the user something (and log it)."""
         self.sink(Notice(message, level))
         self.record("notice", message=message, level=level)
-
-
-def _estimate_tokens(text: str) -> int:
-    """A cautious token estimate (3 characters a token) where an exact count would cost a server call."""
-    return len(text) // 3 + 1
 
 
 _EDIT_TESTS = re.compile(

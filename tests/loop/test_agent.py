@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from lingcode.events import CheckFinished, EditsApplied, Finished, ModelDelta
@@ -83,6 +84,22 @@ def test_constrained_decoding_sends_the_grammar_of_the_files_in_context(make_rep
     assert "reply with <think>" not in body["messages"][1]["content"].lower()  # no format reminder either
 
 
+def _first_requests(root: Path, tasks: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The first request body of a constrained run per task, the tree restored between runs."""
+    from lingcode.loop.agent import Agent
+    from lingcode.model import ModelClient
+
+    config = make_config()
+    config.model.constrain = True
+    bodies = []
+    for task in tasks:
+        with ScriptedServer([FIX]) as server, ModelClient(config.model, server.base_url) as client:
+            Agent(config, client, root, lambda event: None).run(task)
+            bodies.append(server.requests[0])
+        git(root, "checkout", "-q", "--", ".")
+    return bodies
+
+
 def _block_rule(request: dict[str, Any]) -> str:
     grammar = str(request.get("grammar", ""))
     return next(line for line in grammar.splitlines() if line.startswith("block ::="))
@@ -90,35 +107,16 @@ def _block_rule(request: dict[str, Any]) -> str:
 
 def test_constrained_grammar_offers_new_files_only_when_the_task_names_one(make_repo: GitRepoFactory) -> None:
     # a small model offered a free new-file path invents files (e.g. "Code") instead of fixing the real one
-    from lingcode.loop.agent import Agent
-    from lingcode.model import ModelClient
-
-    root = make_repo(FILES)
-    config = make_config()
-    config.model.constrain = True
-    blocks = []
-    for task in ("fix the failing test", "add docs/usage.md explaining average()"):
-        with ScriptedServer([FIX]) as server, ModelClient(config.model, server.base_url) as client:
-            Agent(config, client, root, lambda event: None).run(task)
-            blocks.append(_block_rule(server.requests[0]))
+    tasks = ("fix the failing test", "add docs/usage.md explaining average()")
+    blocks = [_block_rule(body) for body in _first_requests(make_repo(FILES), tasks)]
     assert "new-file" not in blocks[0]
     assert "new-file" in blocks[1]
 
 
 def test_constrained_grammar_keeps_tests_read_only_unless_the_task_asks(make_repo: GitRepoFactory) -> None:
     # a small model free to edit the failing test "fixes" it by deleting the assertion
-    from lingcode.loop.agent import Agent
-    from lingcode.model import ModelClient
-
-    root = make_repo(FILES)
-    config = make_config()
-    config.model.constrain = True
-    grammars = []
-    for task in ("fix the failing test", "add a test for average of one value"):
-        with ScriptedServer([FIX]) as server, ModelClient(config.model, server.base_url) as client:
-            Agent(config, client, root, lambda event: None).run(task)
-            grammars.append(json.dumps(server.requests[0].get("grammar", "")))
-        git(root, "checkout", "-q", "--", ".")
+    tasks = ("fix the failing test", "add a test for average of one value")
+    grammars = [json.dumps(body.get("grammar", "")) for body in _first_requests(make_repo(FILES), tasks)]
     assert "return sum(values) / (len(values) + 1)" in grammars[0]
     assert "assert average([2, 4, 6]) == 4" not in grammars[0]
     assert "assert average([2, 4, 6]) == 4" in grammars[1]
