@@ -153,7 +153,7 @@ def rank_context(
     snap = snapshot(root, config, progress=progress)
     try:
         changed = changed_files(root)
-        ranked = rank_files(snap.conn, snap.records, task, named_files, changed)
+        ranked = rank_files(snap.conn, snap.records, task, named_files, changed, root)
         if config.embed and task:
             from lingcode.context.embed import rerank
 

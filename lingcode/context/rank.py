@@ -12,6 +12,7 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -149,8 +150,12 @@ def rank_files(
     task: str,
     named: Sequence[str] = (),
     changed: Sequence[str] = (),
+    root: Path | None = None,
 ) -> list[Ranked]:
-    """All records, best first, with fused scores in [0, 1] and the reason each ranks."""
+    """All records, best first, with fused scores in [0, 1] and the reason each ranks.
+
+    `root` (the work tree) lets a ranking stage read candidate files' text; None ranks from the index alone.
+    """
     if not records:
         return []
     sig = signals(conn, records, task, named, changed)
