@@ -1,16 +1,18 @@
-"""The `lingcode` command: global options, lazily loaded subcommands, and one place that turns errors into
-a single line and an exit code (see lingcode.errors for the codes)."""
+"""The `lingcode` command's entry point, and the one place that turns errors into a single line and an exit
+code (see lingcode.errors for the codes).
+
+The command line is a click group (lingcode.commands.group), loaded only when needed: the pre-commit hook's
+own invocation is recognised first and runs without click (lingcode.commands.hook_fast), since git pays for
+the hook's start-up on every commit.
+"""
 
 from __future__ import annotations
 
-import importlib
+import gc
 import os
 import sys
-from typing import Any
 
-import click
-
-from lingcode import __version__
+from lingcode.commands import hook_fast
 from lingcode.errors import ExitCode, LingcodeError
 
 # name -> module under lingcode.commands exposing `command`; imported only when used, so that a hook
@@ -31,75 +33,34 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        module = importlib.import_module(f"lingcode.commands.{entry[0]}")
-        command: click.Command = module.command
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # a static table: --help must not import every subcommand's dependencies
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())])
-
-
-@click.group(
-    cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
-)
-@click.option("-c", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a setting.")
-@click.option(
-    "-v", "--verbose", is_flag=True, help="Show more detail, including tracebacks of internal errors."
-)
-@click.option("--resume", is_flag=True, help="Resume the last interactive session in this repository.")
-@click.option(
-    "--root", type=click.Path(file_okay=False, path_type=str), default=None, help="Repository root."
-)
-@click.version_option(__version__, prog_name="lingcode")
-@click.pass_context
-def cli(
-    ctx: click.Context, overrides: tuple[str, ...], verbose: bool, resume: bool, root: str | None
-) -> None:
-    """lingcode: an agentic coding assistant that runs on a model you host yourself.
-
-    With no command, opens an interactive session in the current repository.
-    """
-    ctx.ensure_object(dict)
-    ctx.obj["overrides"] = list(overrides)
-    ctx.obj["verbose"] = verbose
-    if ctx.invoked_subcommand is None:
-        from lingcode.commands.ui import open_session
-
-        open_session(ctx, root=root, resume=resume)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the CLI and exit with a documented code, never a traceback."""
-    sys.exit(run_cli(argv))
+    if hook_fast.parse(sys.argv[1:] if argv is None else argv) is None:
+        sys.exit(run_cli(argv))
+    # The pre-commit hook is a short process that git starts on every commit. Its imports make some 26,000
+    # container objects, which the cycle collector would walk again and again while it runs (about 4% of its
+    # CPU) and several times more at exit (about 13%), to find no garbage: collect nothing, and freeze what
+    # exists so the interpreter's collections at exit skip it (benchmarks/hook.py).
+    gc.disable()
+    code = run_cli(argv)
+    gc.freeze()
+    sys.exit(code)
 
 
 def run_cli(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by main and by in-process tests)."""
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
-        result: Any = cli.main(args=argv, prog_name="lingcode", standalone_mode=False)
-        return int(result) if isinstance(result, int) else 0
+        hook_call = hook_fast.parse(sys.argv[1:] if argv is None else argv)
+        if hook_call is not None:
+            return hook_fast.run(hook_call)
+        from lingcode.commands import group
+
+        return group.run(argv)
     except LingcodeError as exc:
         _say(str(exc))
         return int(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        _say(exc.format_message())
-        return int(ExitCode.USAGE)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except KeyboardInterrupt:
         _say("interrupted")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
@@ -116,4 +77,13 @@ def run_cli(argv: list[str] | None = None) -> int:
 
 
 def _say(message: str) -> None:
-    click.echo(f"lingcode: {message}", err=True)
+    line = f"lingcode: {message}"
+    if "click" in sys.modules or "\x1b" in line:
+        # click.echo strips terminal escapes when stderr is no terminal: it writes wherever click is loaded
+        # anyway (every command but the hook's) and wherever there is an escape to strip
+        import click
+
+        click.echo(line, err=True)
+    else:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()

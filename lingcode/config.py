@@ -1,4 +1,4 @@
-"""Settings: pydantic models, where they come from, and which of them a repository may set.
+"""Settings: typed dataclasses validated by pydantic, where they come from, and which a repository may set.
 
 Sources, highest first: command-line flags, `-c key.path=value`, `LINGCODE_SECTION_KEY` environment
 variables, the project file `.lingcode/config.toml`, the user file `$XDG_CONFIG_HOME/lingcode/config.toml`,
@@ -7,27 +7,38 @@ then the defaults below.
 A repository is untrusted (it may be a stranger's clone), so its project file may not point the model at a
 non-loopback host, set commands that run, or switch safety settings off, unless the user's own file says so
 in its `[trust]` section.
+
+The sections are plain dataclasses that pydantic validates (a TypeAdapter, built on first use) rather than
+pydantic models: defining models costs every command about 0.1 s of start-up, the pre-commit hook included,
+while importing this module now costs almost nothing. A configuration validated once is kept in a cache
+(lingcode.config_cache) keyed by everything it was read from, so a command whose settings did not change
+never loads pydantic at all. Constructing or assigning fields in code is not validated; every source a user
+writes is.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import tomllib
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from lingcode import config_cache
 from lingcode.errors import ConfigError
 
+if TYPE_CHECKING:
+    from annotated_types import Ge, Gt, Le
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+class _Section:
+    __pydantic_config__: ClassVar[dict[str, Any]] = {"extra": "forbid"}
+    """Read by pydantic: an unknown key is an error, not silently ignored."""
 
 
+@dataclass(kw_only=True)
 class ModelConfig(_Section):
     """How to reach the model server."""
 
@@ -37,28 +48,29 @@ class ModelConfig(_Section):
     """Model name to request; unset asks the server (/v1/models)."""
     api_key: str | None = None
     """Bearer token, if the server wants one."""
-    context_window: int | None = Field(default=None, gt=0)
+    context_window: Annotated[int, Gt(0)] | None = None
     """Context window in tokens; unset asks the server (vLLM max_model_len, llama.cpp /props)."""
-    connect_timeout: float = Field(default=10.0, gt=0)
+    connect_timeout: Annotated[float, Gt(0)] = 10.0
     """Seconds to wait for a TCP connection."""
-    first_token_timeout: float = Field(default=180.0, gt=0)
+    first_token_timeout: Annotated[float, Gt(0)] = 180.0
     """Seconds to wait for the first streamed token (prompt reading on a CPU is slow)."""
-    idle_timeout: float = Field(default=60.0, gt=0)
+    idle_timeout: Annotated[float, Gt(0)] = 60.0
     """Seconds a stream may stay silent between chunks."""
-    max_retries: int = Field(default=3, ge=0, le=10)
+    max_retries: Annotated[int, Ge(0), Le(10)] = 3
     """Retries on connection errors, 429/5xx and streams that drop before any content."""
-    temperature: float = Field(default=0.0, ge=0, le=2)
+    temperature: Annotated[float, Ge(0), Le(2)] = 0.0
     """Sampling temperature; 0 keeps runs reproducible."""
-    max_tokens: int = Field(default=2048, gt=0)
+    max_tokens: Annotated[int, Gt(0)] = 2048
     """Most tokens one reply may have."""
     constrain: bool = True
     """Constrain decoding with the edit grammar where the server supports it."""
     engine: Literal["auto", "llama-cpp", "llama-cpp-python", "vllm", "openai"] = "auto"
     """Which server software answers (it decides how grammars are sent); auto asks the server."""
-    retry_backoff: float = Field(default=0.5, ge=0)
+    retry_backoff: Annotated[float, Ge(0)] = 0.5
     """Seconds before the first retry; doubled for each further one (a Retry-After header wins)."""
 
 
+@dataclass(kw_only=True)
 class ServeConfig(_Section):
     """How `lingcode serve` (and the automatic embedded server) runs a model."""
 
@@ -70,38 +82,39 @@ class ServeConfig(_Section):
     """Model id or path for vLLM."""
     host: str = "127.0.0.1"
     """Address the server binds to."""
-    port: int = Field(default=0, ge=0, le=65535)
+    port: Annotated[int, Ge(0), Le(65535)] = 0
     """Port; 0 picks a free one."""
-    threads: int | None = Field(default=None, gt=0)
+    threads: Annotated[int, Gt(0)] | None = None
     """CPU threads for llama.cpp; unset uses all cores."""
-    ctx_size: int = Field(default=8192, gt=0)
+    ctx_size: Annotated[int, Gt(0)] = 8192
     """llama.cpp context size in tokens."""
     chat_format: str | None = None
     """llama-cpp-python chat format; unset: "gemma" for the embedded model, else the GGUF's own template."""
-    startup_timeout: float = Field(default=300.0, gt=0)
+    startup_timeout: Annotated[float, Gt(0)] = 300.0
     """Seconds to wait for the server to become healthy."""
-    max_model_len: int | None = Field(default=None, gt=0)
+    max_model_len: Annotated[int, Gt(0)] | None = None
     """vLLM --max-model-len."""
-    tensor_parallel_size: int = Field(default=1, gt=0)
+    tensor_parallel_size: Annotated[int, Gt(0)] = 1
     """vLLM --tensor-parallel-size (GPUs per node)."""
-    pipeline_parallel_size: int = Field(default=1, gt=0)
+    pipeline_parallel_size: Annotated[int, Gt(0)] = 1
     """vLLM --pipeline-parallel-size (nodes, on a Ray cluster)."""
-    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    gpu_memory_utilization: Annotated[float, Gt(0), Le(1)] = 0.9
     """vLLM --gpu-memory-utilization."""
     speculative_ngram: bool = False
     """Enable vLLM n-gram (prompt lookup) speculative decoding: edits copy much of their input."""
-    speculative_tokens: int = Field(default=4, gt=0, le=16)
+    speculative_tokens: Annotated[int, Gt(0), Le(16)] = 4
     """Tokens proposed per step by n-gram speculative decoding."""
-    extra_args: list[str] = Field(default_factory=list)
+    extra_args: list[str] = field(default_factory=list)
     """Extra arguments appended to the server command."""
 
 
+@dataclass(kw_only=True)
 class ContextConfig(_Section):
     """What goes into the prompt."""
 
-    budget: int = Field(default=8192, gt=0)
+    budget: Annotated[int, Gt(0)] = 8192
     """Token budget for the repository context."""
-    max_file_bytes: int = Field(default=1_000_000, gt=0)
+    max_file_bytes: Annotated[int, Gt(0)] = 1_000_000
     """Files larger than this are listed by path only."""
     embed: bool = False
     """Re-rank candidates with MiniLM embeddings (the `embed` extra)."""
@@ -109,35 +122,37 @@ class ContextConfig(_Section):
     """Redact secret-shaped strings before anything reaches a prompt."""
 
 
+@dataclass(kw_only=True)
 class LoopConfig(_Section):
     """Limits and checks of the agent loop."""
 
-    max_iterations: int = Field(default=5, gt=0)
+    max_iterations: Annotated[int, Gt(0)] = 5
     """Edit-and-test rounds before the run ends with status `limit`."""
-    max_total_tokens: int = Field(default=200_000, gt=0)
+    max_total_tokens: Annotated[int, Gt(0)] = 200_000
     """Prompt plus completion tokens over the whole run."""
-    wall_time: float = Field(default=1800.0, gt=0)
+    wall_time: Annotated[float, Gt(0)] = 1800.0
     """Seconds the whole run may take."""
     test_cmd: str | None = None
     """The check command; unset detects pytest, npm test, go test, cargo test, ..."""
-    test_timeout: float = Field(default=300.0, gt=0)
+    test_timeout: Annotated[float, Gt(0)] = 300.0
     """Seconds one check run may take before its whole process group is killed."""
     auto_apply: bool = True
     """Apply edits without asking (the UI asks per file when this is off)."""
     check_first: bool = True
     """Run the checks before the first model call and show the model their failures."""
-    max_format_retries: int = Field(default=3, ge=0)
+    max_format_retries: Annotated[int, Ge(0)] = 3
     """Replies in a row that cannot be read as edits before the run ends with status `unparseable`."""
-    max_context_requests: int = Field(default=4, ge=0)
+    max_context_requests: Annotated[int, Ge(0)] = 4
     """Times per run the model may ask for more files or symbols (not counted as edit rounds)."""
-    repeat_limit: int = Field(default=3, ge=2)
+    repeat_limit: Annotated[int, Ge(2)] = 3
     """The same edit, or the same failure, this many times in a row ends the run."""
 
 
+@dataclass(kw_only=True)
 class ReviewConfig(_Section):
     """`lingcode review` and the pre-commit hook."""
 
-    hook_budget: float = Field(default=20.0, gt=0)
+    hook_budget: Annotated[float, Gt(0)] = 20.0
     """Seconds the hook may spend before it gives up (fail open unless fail_closed)."""
     fail_closed: bool = False
     """In hook mode, exit 3 instead of 0 when the model is down or too slow."""
@@ -147,6 +162,7 @@ class ReviewConfig(_Section):
     """In hook mode, also look up definitions in the symbol index (0.1-0.5 s more on large repositories)."""
 
 
+@dataclass(kw_only=True)
 class TrustConfig(_Section):
     """What the project file of a repository may set; honoured only from the user file."""
 
@@ -158,21 +174,27 @@ class TrustConfig(_Section):
     """Let a project file switch safety settings off (secret redaction)."""
 
 
+@dataclass(kw_only=True)
 class Config(_Section):
     """All of lingcode's settings."""
 
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    serve: ServeConfig = Field(default_factory=ServeConfig)
-    context: ContextConfig = Field(default_factory=ContextConfig)
-    loop: LoopConfig = Field(default_factory=LoopConfig)
-    review: ReviewConfig = Field(default_factory=ReviewConfig)
-    trust: TrustConfig = Field(default_factory=TrustConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    context: ContextConfig = field(default_factory=ContextConfig)
+    loop: LoopConfig = field(default_factory=LoopConfig)
+    review: ReviewConfig = field(default_factory=ReviewConfig)
+    trust: TrustConfig = field(default_factory=TrustConfig)
 
 
-SECTIONS: dict[str, type[_Section]] = {
-    name: field.annotation  # type: ignore[misc]
-    for name, field in Config.model_fields.items()
+SECTIONS: dict[str, type[Any]] = {
+    "model": ModelConfig,
+    "serve": ServeConfig,
+    "context": ContextConfig,
+    "loop": LoopConfig,
+    "review": ReviewConfig,
+    "trust": TrustConfig,
 }
+"""Config's sections by name (the dotted keys of `-c`, flags and LINGCODE_* variables start with one)."""
 
 
 def config_home() -> Path:
@@ -206,27 +228,46 @@ def load_config(
     """Build the effective Config from every source; raise ConfigError naming file and key on bad input.
 
     `flags` maps dotted keys ("model.base_url") to values from command-line options; None values are skipped.
+    A configuration validated before from exactly the same inputs comes from the cache, unvalidated again.
     """
     env = os.environ if environ is None else environ
     user_path = user_config_path() if environ is None else _user_path_from(env)
-    user = _read_toml(user_path)
     project_path = project_config_path(root) if root is not None else None
-    project = _read_toml(project_path) if project_path is not None else {}
-    layers: list[tuple[str, dict[str, Any]]] = [(str(user_path), user)]
-    if project_path is not None:
-        if "trust" in project:
-            _refuse(str(project_path), "trust", "")
-        layers.append((str(project_path), project))
-    layers.append(("environment", _from_environ(env)))
-    layers.append(("-c", _from_overrides(overrides or [])))
-    layers.append(("command line", _from_flags(flags or {})))
-    merged: dict[str, Any] = {}
-    for source, data in layers:
-        _validate(source, data)
-        _deep_merge(merged, data)
-    config = _validate("configuration", merged)
-    if project_path is not None:
-        _check_trust(str(project_path), project, config.trust)
+    user_text = _read_text(user_path)
+    try:
+        project_text = _read_text(project_path) if project_path is not None else None
+    except ConfigError:
+        from lingcode import config_sources
+
+        config_sources.parse_toml(user_path, user_text)  # invalid TOML in the user file is reported first
+        raise
+    inputs = [
+        _schema_tag(),
+        str(user_path),
+        user_text,
+        str(project_path),
+        project_text,
+        sorted((name, value) for name, value in env.items() if name.startswith("LINGCODE_")),
+        list(overrides or []),
+        sorted((key, repr(value)) for key, value in (flags or {}).items() if value is not None),
+    ]
+    slot = config_cache.slot_path(cache_home(), [str(user_path), str(project_path)])
+    key = config_cache.input_key(inputs)
+    cached = _from_plain(config_cache.lookup(slot, key))
+    if cached is not None:
+        return cached
+    from lingcode import config_sources  # validation: pydantic and the sources' rules, only on a miss
+
+    config = config_sources.build(
+        (user_path, config_sources.parse_toml(user_path, user_text)),
+        None
+        if project_path is None
+        else (project_path, config_sources.parse_toml(project_path, project_text)),
+        env,
+        overrides or [],
+        flags or {},
+    )
+    config_cache.store(slot, key, asdict(config))
     return config
 
 
@@ -235,85 +276,38 @@ def _user_path_from(env: Mapping[str, str]) -> Path:
     return Path(base) / "lingcode" / "config.toml"
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_text(path: Path) -> str | None:
+    """A config file's text; None when there is no such file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from None
+
+
+@cache
+def _schema_tag() -> str:
+    """The code that defines and validates the settings, so a cached configuration never outlives a change."""
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+        here = Path(__file__)
+        return here.read_text(encoding="utf-8") + here.with_name("config_sources.py").read_text(
+            encoding="utf-8"
+        )
+    except OSError:
+        from lingcode import __version__
+
+        return __version__
 
 
-def _validate(source: str, data: dict[str, Any]) -> Config:
+def _from_plain(data: dict[str, Any] | None) -> Config | None:
+    """A Config from a cached, already validated dict (None when it does not fit these sections)."""
+    if data is None:
+        return None
     try:
-        return Config.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        got = err.get("input")
-        shown = "" if isinstance(got, dict) else f", got {got!r}"
-        raise ConfigError(f"{source}: {key}: {err['msg'].lower()}{shown}") from None
-
-
-def _deep_merge(into: dict[str, Any], data: Mapping[str, Any]) -> None:
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            _deep_merge(into.setdefault(key, {}), value)
-        else:
-            into[key] = value
-
-
-def _set_dotted(target: dict[str, Any], dotted: str, value: Any, source: str) -> None:
-    parts = dotted.split(".")
-    if len(parts) != 2 or parts[0] not in SECTIONS or not all(parts):
-        sections = ", ".join(SECTIONS)
-        raise ConfigError(f"{source}: {dotted}: expected section.key with a section among {sections}")
-    target.setdefault(parts[0], {})[parts[1]] = value
-
-
-def _parse_value(raw: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def _from_overrides(overrides: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"-c {item}: expected key.path=value")
-        _set_dotted(out, key.strip(), _parse_value(raw.strip()), "-c")
-    return out
-
-
-def _from_environ(env: Mapping[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, raw in env.items():
-        if not name.startswith("LINGCODE_"):
-            continue
-        rest = name[len("LINGCODE_") :].lower()
-        section = next((s for s in SECTIONS if rest.startswith(s + "_")), None)
-        if section is None:
-            continue  # LINGCODE_* variables of other tools or tests are not ours to reject
-        key = rest[len(section) + 1 :]
-        if key not in SECTIONS[section].model_fields:
-            raise ConfigError(f"environment: {name}: unknown key {section}.{key}")
-        _set_dotted(out, f"{section}.{key}", _parse_value(raw), f"environment {name}")
-    return out
-
-
-def _from_flags(flags: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for dotted, value in flags.items():
-        if value is not None:
-            _set_dotted(out, dotted, value, "command line")
-    return out
+        return Config(**{name: SECTIONS[name](**values) for name, values in data.items()})
+    except (TypeError, KeyError):
+        return None
 
 
 def is_loopback_url(url: str) -> bool:
@@ -321,35 +315,9 @@ def is_loopback_url(url: str) -> bool:
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
+    import ipaddress  # here: most commands never ask
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-_COMMAND_KEYS = {("loop", "test_cmd")}
-_UNSAFE_OFF = {("context", "redact_secrets")}
-
-
-def _check_trust(source: str, project: Mapping[str, Any], trust: TrustConfig) -> None:
-    model = project.get("model", {})
-    url = model.get("base_url") if isinstance(model, Mapping) else None
-    if isinstance(url, str) and not is_loopback_url(url) and not trust.allow_project_remote_model:
-        _refuse(source, "model.base_url", "allow_project_remote_model")
-    for section, key in _COMMAND_KEYS:
-        if key in project.get(section, {}) and not trust.allow_project_commands:
-            _refuse(source, f"{section}.{key}", "allow_project_commands")
-    if "serve" in project and not trust.allow_project_commands:
-        _refuse(source, "serve", "allow_project_commands")
-    for section, key in _UNSAFE_OFF:
-        if project.get(section, {}).get(key) is False and not trust.allow_project_unsafe:
-            _refuse(source, f"{section}.{key}", "allow_project_unsafe")
-
-
-def _refuse(source: str, key: str, permission: str) -> None:
-    if not permission:
-        raise ConfigError(f"{source}: {key}: a project file cannot set trust; only the user file can")
-    raise ConfigError(
-        f"{source}: {key}: a repository's project file may not set this; "
-        f"to allow it, set {permission} = true under [trust] in {user_config_path()}"
-    )

@@ -12,13 +12,15 @@ string, so a typo in a template cannot silently drop part of a prompt.
 
 from __future__ import annotations
 
+import contextlib
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from lingcode.config import config_home
+from lingcode.config import cache_home, config_home
 from lingcode.errors import ConfigError
 
 __all__ = ["INSTRUCTION_FILES", "MAX_INSTRUCTIONS_BYTES", "project_instructions", "render", "template_dirs"]
@@ -48,23 +50,47 @@ def template_dirs(root: Path | None = None) -> list[Path]:
     return [d for d in dirs if d.is_dir()]
 
 
-@lru_cache(maxsize=16)
-def _environment(dirs: tuple[Path, ...]) -> jinja2.Environment:
+_OPTIONS: dict[str, Any] = {
     # keep_trailing_newline and no autoescape: prompts are plain text whose bytes matter (prefix caching)
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    "undefined": jinja2.StrictUndefined,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+}
+
+
+class _BytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates under cache_home(), so a short command (the pre-commit hook) does not compile its
+    template on every run. jinja2 keys an entry by the template's path and source, and writes it atomically;
+    the file names carry these options too, since the compiled code depends on them. A cache that cannot be
+    written only costs the compile."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _bytecode_cache(directory: Path) -> jinja2.BytecodeCache | None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    options = repr(sorted((k, getattr(v, "__name__", v)) for k, v in _OPTIONS.items()))
+    tag = zlib.crc32(f"{jinja2.__version__}{options}".encode()) & 0xFFFFFFFF
+    return _BytecodeCache(str(directory), f"%s-{tag:08x}.cache")
+
+
+@lru_cache(maxsize=16)
+def _environment(dirs: tuple[Path, ...], cache_dir: Path) -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader([str(d) for d in dirs])
+    return jinja2.Environment(loader=loader, bytecode_cache=_bytecode_cache(cache_dir), **_OPTIONS)
 
 
 def render(name: str, root: Path | None = None, **variables: Any) -> str:
     """Render `NAME.j2` with `variables`; a missing template or variable raises ConfigError naming it."""
     dirs = tuple(template_dirs(root))
-    env = _environment(dirs)
+    env = _environment(dirs, cache_home() / "prompts")
     try:
         template = env.get_template(f"{name}.j2")
         return template.render(**variables)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import click
-
 from lingcode.errors import UsageError
 
 if TYPE_CHECKING:
+    import click
+
     from lingcode.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -18,6 +18,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def root_option(func: F) -> F:
     """`--root DIR`: the repository to work in (default: the current directory)."""
+    import click  # here, not at the top: the hook's fast path uses resolve_root without click
+
     option = click.option(
         "--root",
         type=click.Path(file_okay=False, path_type=Path),
@@ -29,6 +31,8 @@ def root_option(func: F) -> F:
 
 def model_options(func: F) -> F:
     """`--model-url` and `--model`: which server and model to use."""
+    import click
+
     func = click.option("--model", "model_name", default=None, help="Model name to request.")(func)
     func = click.option("--model-url", default=None, help="OpenAI-compatible base URL (…/v1).")(func)
     return func

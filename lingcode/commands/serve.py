@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -97,8 +98,8 @@ def command(
     }
     config = load(ctx, resolve_root(root), flags).serve
     if model is not None:
-        key = "vllm_model" if config.engine == "vllm" else "model_path"
-        config = config.model_copy(update={key: model})
+        vllm = config.engine == "vllm"
+        config = replace(config, vllm_model=model) if vllm else replace(config, model_path=model)
     if config.engine == "vllm":
         if print_command:
             _out(shell_line(vllm_command(config, config.port or 8000)))

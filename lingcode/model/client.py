@@ -21,9 +21,8 @@ import httpx
 
 from lingcode.config import ModelConfig, is_loopback_url
 from lingcode.errors import ConfigError, ModelUnavailable
-from lingcode.events import Usage
 from lingcode.model import info as server_info
-from lingcode.model.reply import Constraint, Reply, ServerInfo
+from lingcode.model.reply import Constraint, Reply, ServerInfo, Usage
 from lingcode.model.stream import stream_text
 from lingcode.model.watchdog import Watchdog
 from lingcode.model.wire import StreamState, WireError, error_message, parse_completion

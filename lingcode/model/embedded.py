@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from lingcode.config import Config, ServeConfig, cache_home
@@ -229,10 +229,12 @@ def open_model(config: Config, progress: Callable[[str], None] | None = None) ->
             "and set model.base_url to the URL it prints"
         )
     state = ensure_embedded(config.serve, progress)
-    updates: dict[str, object] = {"context_window": config.model.context_window or state.n_ctx}
-    if config.model.engine == "auto":
-        updates["engine"] = "llama-cpp-python"
-    return ModelClient(config.model.model_copy(update=updates), state.base_url, progress=progress)
+    model = replace(
+        config.model,
+        context_window=config.model.context_window or state.n_ctx,
+        engine="llama-cpp-python" if config.model.engine == "auto" else config.model.engine,
+    )
+    return ModelClient(model, state.base_url, progress=progress)
 
 
 def url_host(host: str) -> str:

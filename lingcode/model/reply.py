@@ -1,14 +1,30 @@
-"""The values the model client hands back and takes in: a Reply, a decoding Constraint, and ServerInfo."""
+"""The values the model client hands back and takes in: a Reply with its Usage, a decoding Constraint, and
+ServerInfo. (lingcode.events re-exports Usage, which its events carry.)
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-from lingcode.events import Usage
-
 Engine = Literal["llama-cpp", "llama-cpp-python", "vllm", "openai"]
 """Server software: llama.cpp's llama-server, llama-cpp-python's server, vLLM, or another OpenAI-like one."""
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one model call (or a sum of several)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
 
 
 @dataclass(frozen=True)

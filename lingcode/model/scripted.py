@@ -32,7 +32,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-from lingcode.events import Usage
+from lingcode.model.reply import Usage
 
 FaultKind = Literal["drop_mid_stream", "stall", "status", "malformed_json", "truncated_final"]
 Engine = Literal["llama-cpp", "vllm", "llama-cpp-python", "openai"]

@@ -12,7 +12,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lingcode.events import Usage
+from lingcode.model.reply import Usage
 from lingcode.model.scripted import Fault, ScriptedReply, ScriptedServer
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-from lingcode.events import Usage
+from lingcode.model.reply import Usage
 
 
 class WireError(ValueError):

@@ -13,11 +13,11 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from lingcode.config import Config
+from lingcode.config import Config, ModelConfig
 from lingcode.errors import (
     ConfigError,
     EditsRejected,
@@ -166,21 +166,22 @@ def _client(config: Config, hook: bool, budget: float | None) -> ModelClient:
         from lingcode.model import open_model  # may start the embedded server: fine outside a hook
 
         return open_model(config, progress=lambda line: print(line, file=sys.stderr))
-    updates: dict[str, object] = {}
-    url = config.model.base_url
+    model = config.model
+    url = model.base_url
     if url is None:
-        url, updates = _running_server(config)
+        url, model = _running_server(config)
     limit = budget or config.review.hook_budget
-    updates.update(
-        connect_timeout=min(config.model.connect_timeout, limit),
-        first_token_timeout=min(config.model.first_token_timeout, limit),
-        idle_timeout=min(config.model.idle_timeout, limit),
+    model = replace(
+        model,
+        connect_timeout=min(model.connect_timeout, limit),
+        first_token_timeout=min(model.first_token_timeout, limit),
+        idle_timeout=min(model.idle_timeout, limit),
         max_retries=0,  # a hook has no time to wait out a struggling server
     )
-    return ModelClient(config.model.model_copy(update=updates), url)
+    return ModelClient(model, url)
 
 
-def _running_server(config: Config) -> tuple[str, dict[str, object]]:
+def _running_server(config: Config) -> tuple[str, ModelConfig]:
     """The embedded server an earlier lingcode command left running; never starts one (too slow)."""
     from lingcode.model.embedded import running_server
 
@@ -189,10 +190,12 @@ def _running_server(config: Config) -> tuple[str, dict[str, object]]:
         raise _Skip(
             "no model server is running; start one with `lingcode serve --detach` or set model.base_url"
         )
-    updates: dict[str, object] = {"context_window": config.model.context_window or state.n_ctx}
-    if config.model.engine == "auto":
-        updates["engine"] = "llama-cpp-python"
-    return state.base_url, updates
+    model = replace(
+        config.model,
+        context_window=config.model.context_window or state.n_ctx,
+        engine="llama-cpp-python" if config.model.engine == "auto" else config.model.engine,
+    )
+    return state.base_url, model
 
 
 def _messages(

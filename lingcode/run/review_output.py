@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from lingcode.events import Usage
+from lingcode.model.reply import Usage
 from lingcode.run.review_findings import Finding
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from lingcode.cli import run_cli
-from lingcode.config import Config, ServeConfig, cache_home
+from lingcode.config import Config, ModelConfig, ServeConfig, cache_home
 from lingcode.model import Constraint, open_model
 from lingcode.model.embedded import ServerState, ensure_embedded, read_state
 from lingcode.model.process import is_healthy, pid_alive
@@ -65,7 +65,7 @@ def shared_cache(isolated_home: Path, model_cache: Path, monkeypatch: pytest.Mon
 
 
 def _config() -> Config:
-    return Config.model_validate({"serve": {"ctx_size": CTX}, "model": {"max_tokens": 24}})
+    return Config(serve=ServeConfig(ctx_size=CTX), model=ModelConfig(max_tokens=24))
 
 
 def test_open_model_reuses_the_running_server(server: ServerState) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lingcode.cli import run_cli
-from lingcode.config import Config
+from lingcode.config import Config, ModelConfig
 from lingcode.model import open_model
 from lingcode.model.embedded import ServerState, read_state, running_server, state_path, write_state
 from lingcode.model.process import pid_alive
@@ -94,7 +94,7 @@ def test_open_model_with_a_url_talks_to_it_directly(
     stand_in: tuple[subprocess.Popen[str], ServerState],
 ) -> None:
     _, state = stand_in
-    config = Config.model_validate({"model": {"base_url": state.base_url}})
+    config = Config(model=ModelConfig(base_url=state.base_url))
     with open_model(config) as client:
         assert client.complete([{"role": "user", "content": "hi"}]).text == "hello from the stand-in"
         assert client.info().engine == "llama-cpp-python"

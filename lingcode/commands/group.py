@@ -1,0 +1,73 @@
+"""The `lingcode` click group: global options and lazily loaded subcommands (lingcode.cli runs it)."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from lingcode import __version__
+from lingcode.cli import COMMANDS
+from lingcode.errors import UsageError
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module = importlib.import_module(f"lingcode.commands.{entry[0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # a static table: --help must not import every subcommand's dependencies
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, help_text) in sorted(COMMANDS.items())])
+
+
+@click.group(
+    cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]}
+)
+@click.option("-c", "overrides", multiple=True, metavar="KEY.PATH=VALUE", help="Override a setting.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show more detail, including tracebacks of internal errors."
+)
+@click.option("--resume", is_flag=True, help="Resume the last interactive session in this repository.")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=str), default=None, help="Repository root."
+)
+@click.version_option(__version__, prog_name="lingcode")
+@click.pass_context
+def cli(
+    ctx: click.Context, overrides: tuple[str, ...], verbose: bool, resume: bool, root: str | None
+) -> None:
+    """lingcode: an agentic coding assistant that runs on a model you host yourself.
+
+    With no command, opens an interactive session in the current repository.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["overrides"] = list(overrides)
+    ctx.obj["verbose"] = verbose
+    if ctx.invoked_subcommand is None:
+        from lingcode.commands.ui import open_session
+
+        open_session(ctx, root=root, resume=resume)
+
+
+def run(args: list[str] | None) -> int:
+    """Run the group on `args` (None: sys.argv); click's own exits and usage errors become exit codes."""
+    try:
+        result = cli.main(args=args, prog_name="lingcode", standalone_mode=False)
+        return int(result) if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        raise UsageError(exc.format_message()) from None
+    except click.exceptions.Abort:
+        raise KeyboardInterrupt from None  # reported like Ctrl-C, in one place (lingcode.cli)
