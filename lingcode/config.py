@@ -64,6 +64,9 @@ class ModelConfig(_Section):
     """Most tokens one reply may have."""
     constrain: bool = True
     """Constrain decoding with the edit grammar where the server supports it."""
+    reasoning: Literal["auto", "on", "off"] = "auto"
+    """Ask for a reasoning section before the edits; auto: off for models under 1B parameters by their served
+    name (the embedded gemma-3-270m: its reasoning is noise that costs most of its reply time), else on."""
     engine: Literal["auto", "llama-cpp", "llama-cpp-python", "vllm", "openai"] = "auto"
     """Which server software answers (it decides how grammars are sent); auto asks the server."""
     retry_backoff: Annotated[float, Ge(0)] = 0.5

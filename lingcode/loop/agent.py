@@ -144,7 +144,9 @@ class Agent:
             self.ws.user("format_error", message=exc.message + cut)
             return None
         if edits:
-            return edits
+            # a small model that loses its place repeats a block word for word; applied twice, the copy
+            # cannot find its SEARCH any more and the whole reply is refused, so a repeat counts once
+            return list(dict.fromkeys(edits))
         requests = [] if self.ws.constrained else find_requests(text)
         if requests and self.limits.context_request():
             asked = [f"{r.kind} {r.name}" for r in requests]

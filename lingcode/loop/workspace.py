@@ -81,6 +81,7 @@ class Workspace:
         self._related_cache: dict[frozenset[str], list[str]] = {}
         self._info = model.info()
         self.constrained = bool(config.model.constrain and self._info.supports_grammar)
+        self.reasoning = wants_reasoning(config.model.reasoning, self._info.model)
 
     # -- prompts ---------------------------------------------------------------------------------------------
 
@@ -91,9 +92,9 @@ class Workspace:
 
     def user(self, template: str, **variables: Any) -> None:
         """Append a user message rendered from a template, with the format reminder when decoding is free."""
-        text = render(template, self.root, **variables)
+        text = render(template, self.root, reasoning=self.reasoning, **variables)
         if not self.constrained:
-            text += render("format_reminder", self.root)
+            text += render("format_reminder", self.root, reasoning=self.reasoning)
         self.say("user", text)
 
     def system_prompt(self) -> str:
@@ -101,7 +102,13 @@ class Workspace:
         cwd = Path.cwd()
         here = cwd if cwd.is_relative_to(self.root) else self.root
         instructions = project_instructions(self.root, here)
-        return render("system", self.root, instructions=instructions, constrained=self.constrained)
+        return render(
+            "system",
+            self.root,
+            instructions=instructions,
+            constrained=self.constrained,
+            reasoning=self.reasoning,
+        )
 
     def note_task(self, task: str) -> None:
         """Remember what the user's own words ask for (not the failing output that joins them later)."""
@@ -199,7 +206,7 @@ class Workspace:
     def _constraint(self) -> Constraint | None:
         if not self.constrained:
             return None
-        from lingcode.edit.grammar import GrammarLimits, constrained_grammar
+        from lingcode.edit.grammar import REASONING_LINES, GrammarLimits, constrained_grammar
         from lingcode.model.reply import Constraint
 
         files: dict[str, str] = {}
@@ -210,7 +217,9 @@ class Workspace:
                 continue
         # the new-file form's path is free text: a small model given it invents files instead of editing
         # the real ones, so it is offered only when the task names a file that does not exist yet
-        limits = GrammarLimits(new_files=bool(self.task_new_files))
+        limits = GrammarLimits(
+            new_files=bool(self.task_new_files), reasoning_lines=REASONING_LINES if self.reasoning else 0
+        )
         grammar = constrained_grammar(files, syntax="gbnf", limits=limits)
         if grammar.fallback:
             self.record("notice", message=f"grammar fallback: {grammar.reason}")
@@ -329,10 +338,22 @@ class Workspace:
         self.record("notice", message=message, level=level)
 
 
+# a parameter count under a billion in a model's name: 270m, 135m, 0.5b (not 1.5b, 7b, or q4_k_m)
+_SMALL_MODEL = re.compile(r"(?<![\w.])(\d{1,3}m|0\.\d+b)(?![a-z0-9])")
 _EDIT_TESTS = re.compile(
     r"\b(add|write|update|extend|create|rename|edit|change|modify|rewrite)\b[^.\n]{0,40}\btests?\b", re.I
 )
 _PATH_WORD = re.compile(r"\b[A-Za-z_][\w./-]*\.[A-Za-z]\w{0,7}\b|\b[\w.-]+/[\w./-]*\w")
+
+
+def wants_reasoning(setting: str, model_name: str) -> bool:
+    """Whether to ask for a reasoning section: model.reasoning; auto is off for models under 1B parameters.
+
+    Judged by the served name (the embedded gemma-3-270m-q4_k_m, a 135m or 0.5b model): the reasoning of
+    such a model is noise that costs most of its reply time and then steers its edits."""
+    if setting != "auto":
+        return setting == "on"
+    return _SMALL_MODEL.search(model_name.lower()) is None
 
 
 def _new_paths_named(task: str, root: Path) -> tuple[str, ...]:

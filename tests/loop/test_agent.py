@@ -105,6 +105,11 @@ def _block_rule(request: dict[str, Any]) -> str:
     return next(line for line in grammar.splitlines() if line.startswith("block ::="))
 
 
+def _root_rule(request: dict[str, Any]) -> str:
+    grammar = str(request.get("grammar", ""))
+    return next(line for line in grammar.splitlines() if line.startswith("root ::="))
+
+
 def test_constrained_grammar_offers_new_files_only_when_the_task_names_one(make_repo: GitRepoFactory) -> None:
     # a small model offered a free new-file path invents files (e.g. "Code") instead of fixing the real one
     tasks = ("fix the failing test", "add docs/usage.md explaining average()")
@@ -120,3 +125,46 @@ def test_constrained_grammar_keeps_tests_read_only_unless_the_task_asks(make_rep
     assert "return sum(values) / (len(values) + 1)" in grammars[0]
     assert "assert average([2, 4, 6]) == 4" not in grammars[0]
     assert "assert average([2, 4, 6]) == 4" in grammars[1]
+
+
+def test_small_models_are_asked_for_edits_without_reasoning(make_repo: GitRepoFactory) -> None:
+    # a 270M model's reasoning section is noise that costs most of its reply: auto leaves it out for
+    # models under 1B parameters (by the served name), in the prompt and in the grammar
+    root = make_repo(FILES)
+    config = make_config(test_cmd=PYTEST)
+    config.model.constrain = True
+    bare_fix = FIX[FIX.index("</think>\n") + len("</think>\n") :]
+    bodies = {}
+    for name in ("gemma-3-270m-q4_k_m", "qwen2.5-coder-7b"):
+        with ScriptedServer([bare_fix], model=name) as server:
+            result = run_agent(root, server.base_url, config=config)
+            bodies[name] = server.requests[0]
+        assert result.status == "passed", result.message
+        git(root, "checkout", "-q", "--", ".")
+    small, large = bodies["gemma-3-270m-q4_k_m"], bodies["qwen2.5-coder-7b"]
+    assert "<think>" not in small["messages"][0]["content"]
+    assert "reasoning" not in _root_rule(small)
+    assert "<think>" in large["messages"][0]["content"]
+    assert "reasoning" in _root_rule(large)
+
+
+def test_small_model_reasoning_can_be_switched_on(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    config = make_config()
+    config.model.constrain = True
+    config.model.reasoning = "on"
+    with ScriptedServer([FIX], model="gemma-3-270m-q4_k_m") as server:
+        run_agent(root, server.base_url, config=config)
+        body = server.requests[0]
+    assert "reasoning" in _root_rule(body) and "<think>" in body["messages"][0]["content"]
+
+
+def test_a_block_repeated_word_for_word_counts_once(make_repo: GitRepoFactory) -> None:
+    # the embedded model, lost, wrote the same block four times: the copies can no longer find their SEARCH
+    # once the first applied, which refused the whole reply
+    root = make_repo(FILES)
+    block = FIX[FIX.index("calc.py\n") :]
+    with ScriptedServer([FIX + "\n" + block + "\n" + block]) as server:
+        result = run_agent(root, server.base_url, config=make_config(test_cmd=PYTEST))
+    assert result.status == "passed", result.message
+    assert result.iterations == 1
