@@ -3,8 +3,10 @@
 For each task in the evaluation file, materialise the repository at its base commit from a local git
 snapshot (outside the project), run the context engine on the problem statement only, and report
 Acc@1/3/5 (all gold files in the top k) and the share of tasks whose gold files are all included in
-full at 4k/8k/16k-token budgets, beside a plain BM25 baseline (bm25s over whole file contents) computed
-in the same run.
+full at 4k/8k/16k-token budgets, beside lingcode's first ranking stage alone (from the index, without
+reading candidates) and a plain BM25 baseline (bm25s over whole file contents), all in the same run.
+Figures are also given for the tasks at even and at odd positions, to tell tuning from overfitting, and
+the median CPU seconds of one ranking with and without the second stage.
 
     python benchmarks/localize.py [--data FILE] [--mirrors DIR] [--work DIR] [--limit N] [--materialise-only]
 
@@ -24,6 +26,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingcode.context.engine import Snapshot
+    from lingcode.context.rank import Ranked
 
 DATA = Path("/work/shared/eval/swebench-lite-dev.jsonl")
 MIRRORS = Path("/work/.mirror")
@@ -93,29 +100,36 @@ def _extract(snapshot: Path, commit: str, target: Path) -> None:
 
 @dataclass
 class Tally:
-    """Hits per k and per budget, over the tasks seen."""
+    """Per task: the worst rank of its gold files and whether all were in context at each budget."""
 
-    n: int = 0
-    at_k: dict[int, int] = field(default_factory=lambda: dict.fromkeys(KS, 0))
-    in_budget: dict[int, int] = field(default_factory=lambda: dict.fromkeys(BUDGETS, 0))
-    in_budget_whole: dict[int, int] = field(default_factory=lambda: dict.fromkeys(BUDGETS, 0))
+    worst: list[int] = field(default_factory=list)
+    inside: dict[int, list[bool]] = field(default_factory=lambda: {b: [] for b in BUDGETS})
+    whole: dict[int, list[bool]] = field(default_factory=lambda: {b: [] for b in BUDGETS})
+    seconds: list[float] = field(default_factory=list)
 
     def add_ranking(self, ranked: Sequence[str], gold: set[str]) -> None:
-        self.n += 1
-        for k in KS:
-            self.at_k[k] += gold <= set(ranked[:k])
+        position = {path: k + 1 for k, path in enumerate(ranked)}
+        self.worst.append(max(position.get(g, 10**9) for g in gold))
 
-    def line(self, name: str, budgets: bool) -> str:
-        def pct(x: int) -> float:
-            return 100.0 * x / max(self.n, 1)
+    def line(self, name: str, budgets: bool, part: slice = slice(None)) -> str:
+        """Acc@k (and in-context shares) over the tasks in `part` (all, even or odd positions)."""
+        worst = self.worst[part]
 
-        acc = "  ".join(f"Acc@{k} {pct(v):5.1f}" for k, v in self.at_k.items())
+        def pct(hits: Sequence[bool]) -> float:
+            return 100.0 * sum(hits) / max(len(hits), 1)
+
+        acc = "  ".join(f"Acc@{k} {pct([w <= k for w in worst]):5.1f}" for k in KS)
         inc = ""
-        if budgets:
-            inc = "  ".join(f"in@{b // 1024}k {pct(v):5.1f}" for b, v in self.in_budget.items())
-            whole = "  ".join(f"{b // 1024}k {pct(v):5.1f}" for b, v in self.in_budget_whole.items())
+        if budgets and all(self.inside.values()):
+            inc = "  ".join(f"in@{b // 1024}k {pct(v[part]):5.1f}" for b, v in self.inside.items())
+            whole = "  ".join(f"{b // 1024}k {pct(v[part]):5.1f}" for b, v in self.whole.items())
             inc += f"  (whole files only: {whole})"
-        return f"{name:<10} n={self.n:<3} {acc}  {inc}"
+        return f"{name:<16} n={len(worst):<3} {acc}  {inc}"
+
+    def median_seconds(self) -> float:
+        """Median CPU seconds of one ranking."""
+        ordered = sorted(self.seconds)
+        return ordered[len(ordered) // 2] if ordered else 0.0
 
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]+")
@@ -139,29 +153,52 @@ def bm25_baseline(root: Path, files: Sequence[str], query: str) -> list[str]:
     return [files[int(i)] for i in results[0]]
 
 
+def _rank(snap: Snapshot, task: str, changed: list[str], root: Path | None, tally: Tally) -> list[Ranked]:
+    from lingcode.context.rank import rank_files
+
+    started = time.process_time()
+    order = rank_files(snap.conn, snap.records, task, (), changed, root)
+    tally.seconds.append(time.process_time() - started)
+    return order
+
+
 def run_task(
-    row: dict[str, object], root: Path, eng: Tally, base: Tally
-) -> tuple[list[str], list[int], float]:
-    """Score one task with engine and baseline; return the top files, the gold ranks and the seconds."""
-    from lingcode.context.engine import rank_context, render_context
+    row: dict[str, object], root: Path, eng: Tally, index_only: Tally, base: Tally
+) -> tuple[list[str], list[int]]:
+    """Score one task with the engine (two stages), its first stage alone and the baseline.
+
+    The first stage alone ranks from the index (`root=None`), reading no candidate's text; both rankings
+    run on the same snapshot, in alternating order, and are timed in CPU seconds.
+    """
+    from lingcode.context.engine import render_context, snapshot
     from lingcode.context.files import list_files
+    from lingcode.context.git import changed_files
 
     gold = {str(g) for g in row["gold_files"]}  # type: ignore[attr-defined]
     task = str(row["problem_statement"])
-    started = time.perf_counter()
-    records, order = rank_context(task, root)
-    ranked = [records[r.index].path for r in order]
-    for budget in BUDGETS:
-        ctx = render_context(records, order, root, budget, task=task)
-        included = {f.path for f in ctx.files if f.included}
-        eng.in_budget[budget] += gold <= included
-        eng.in_budget_whole[budget] += gold <= included - set(ctx.excerpted)
-    seconds = time.perf_counter() - started
-    eng.add_ranking(ranked, gold)
+    snap = snapshot(root, progress=False)
+    try:
+        changed = changed_files(root)
+        first, second = (root, None) if len(eng.worst) % 2 else (None, root)
+        orders = {
+            first: _rank(snap, task, changed, first, eng if first else index_only),
+            second: _rank(snap, task, changed, second, eng if second else index_only),
+        }
+        records = snap.records
+    finally:
+        snap.conn.close()
+    for tally, order in ((eng, orders[root]), (index_only, orders[None])):
+        tally.add_ranking([records[r.index].path for r in order], gold)
+        for budget in BUDGETS:
+            ctx = render_context(records, order, root, budget, task=task)
+            included = {f.path for f in ctx.files if f.included}
+            tally.inside[budget].append(gold <= included)
+            tally.whole[budget].append(gold <= included - set(ctx.excerpted))
+    ranked = [records[r.index].path for r in orders[root]]
     py_files = [p for p in list_files(root).paths if p.endswith(".py")]
     base.add_ranking(bm25_baseline(root, py_files, task), gold)
     ranks = [ranked.index(g) + 1 if g in ranked else -1 for g in sorted(gold)]
-    return ranked[:5], ranks, seconds
+    return ranked[:5], ranks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,24 +216,41 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for r in rows if args.only in r["instance_id"]]
     if args.limit:
         rows = rows[: args.limit]
-    eng, base = Tally(), Tally()
+    eng, index_only, base = Tally(), Tally(), Tally()
     for row in rows:
         root = materialise(row, args.mirrors, args.work)
         if args.materialise_only:
             print(f"ready {root}", flush=True)
             continue
-        top, ranks, seconds = run_task(row, root, eng, base)
+        top, ranks = run_task(row, root, eng, index_only, base)
         if not args.quiet:
             hit = "ok " if set(row["gold_files"]) <= set(top) else "-- "
             task_id = row["instance_id"]
             print(
-                f"{hit}{task_id:<32} {seconds:5.1f}s rank={ranks} gold={row['gold_files']} top={top[:3]}",
+                f"{hit}{task_id:<32} {eng.seconds[-1]:5.2f}s rank={ranks} "
+                f"gold={row['gold_files']} top={top[:3]}",
                 flush=True,
             )
     if not args.materialise_only:
-        print(eng.line("lingcode", budgets=True))
-        print(base.line("bm25", budgets=False))
+        _summary(eng, index_only, base)
     return 0
+
+
+def _summary(eng: Tally, index_only: Tally, base: Tally) -> None:
+    for name, part in (
+        ("all tasks", slice(None)),
+        ("even positions", slice(0, None, 2)),
+        ("odd positions", slice(1, None, 2)),
+    ):
+        print(f"-- {name}")
+        print(eng.line("lingcode", budgets=True, part=part))
+        print(index_only.line("first stage only", budgets=True, part=part))
+        print(base.line("bm25", budgets=False, part=part))
+    after, before = eng.median_seconds(), index_only.median_seconds()
+    print(
+        f"median ranking CPU s: lingcode {after:.3f}, first stage only {before:.3f} "
+        f"(ratio {after / max(before, 1e-9):.2f})"
+    )
 
 
 if __name__ == "__main__":

@@ -21,9 +21,20 @@ K1 = 1.2
 B = 0.75
 
 
+TITLE_BOOST = 3.0
+"""Weight factor of the terms of a task's first line when more text follows: an issue's title names the
+problem in a few words, while its body adds logs, listings and reproduction code that match anything."""
+
+
 def query_weights(task: str) -> dict[str, float]:
-    """The task's terms, each weighted 1 + log(count): repeated words matter, but sublinearly."""
-    return {t: 1.0 + math.log(c) for t, c in Counter(terms(task)).items()}
+    """The task's terms, each weighted 1 + log(count) (repeated words matter, but sublinearly), and the
+    terms of its title (first line, when more text follows) weighted `TITLE_BOOST` times more."""
+    weights = {t: 1.0 + math.log(c) for t, c in Counter(terms(task)).items()}
+    title, _, body = task.strip().partition("\n")
+    if body.strip():
+        for term in set(terms(title)):
+            weights[term] *= TITLE_BOOST
+    return weights
 
 
 def _bm25_add(

@@ -2,7 +2,8 @@
 
 Lexical retrieval is BM25 over the index's postings (the index is incremental, so the corpus is never
 re-tokenised per query), plus exact matches of paths and identifiers the task mentions. Test files and
-non-code files are demoted: tasks ask to change source.
+non-code files are demoted: tasks ask to change source. When the work tree is at hand, a second stage
+(`rerank.py`) reads the top candidates and adds their best-passage and quoted-literal evidence.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,10 @@ class Signals:
     prior: np.ndarray
     """Demotion of tests, docs and unparsed files."""
     transition: Graph
+    passages: np.ndarray | None = field(default=None)
+    """Second stage: BM25 of each candidate's best passages, max-normalised (None before that stage)."""
+    literals: np.ndarray | None = field(default=None)
+    """Second stage: the task's quoted text found in each candidate's string literals, max-normalised."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class Weights:
     symbols: float = 0.0
     mentioned: float = 0.3
     graph: float = 0.05
+    passages: float = 0.5
+    literals: float = 0.5
 
 
 def signals(
@@ -138,6 +145,10 @@ def fuse(sig: Signals, weights: Weights = Weights()) -> np.ndarray:
         + weights.symbols * sig.symbols
         + weights.mentioned * sig.mentioned
     )
+    if sig.passages is not None:
+        direct = direct + weights.passages * sig.passages
+    if sig.literals is not None:
+        direct = direct + weights.literals * sig.literals
     personal = direct + sig.forced + (0.0 if direct.any() or sig.forced.any() else 1.0)
     graph = _normalise(pagerank(sig.transition, personal))
     fused: np.ndarray = (direct + weights.graph * graph) * sig.prior
@@ -160,6 +171,13 @@ def rank_files(
         return []
     sig = signals(conn, records, task, named, changed)
     fused = fuse(sig)
+    if root is not None and task:
+        # imported here: the task-free map (`lingcode map`) never runs this stage and need not load it
+        from lingcode.context.rerank import candidate_evidence
+
+        evidence = candidate_evidence(records, fused, sig.prior, root, task, query_weights(task))
+        sig.passages, sig.literals = evidence.passages, evidence.literals
+        fused = fuse(sig)
     scores = fused.astype(np.float64)
     reasons = np.where(sig.mentioned > 0, "mentioned", "ranked").astype(object)
     where = {r.path: i for i, r in enumerate(records)} if named or changed else {}
