@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lingcode.config import ContextConfig
 from lingcode.context import index as idx
+from lingcode.context import rows
 from lingcode.context.files import (
     GitListing,
     git_listing,
@@ -60,13 +61,18 @@ class Snapshot:
     conn: sqlite3.Connection
     blobs: dict[str, str]
     changed: list[str]
+    basis: tuple[str, tuple[str, ...]] | None = None
+    """The tracked listing's key and the paths git reports modified or untracked (see `refindex.Basis`)."""
     _records: list[FileRecord] | None = None
 
     @property
     def records(self) -> list[FileRecord]:
         """One record per candidate file, in path order (loaded on first use: a cached map needs none)."""
         if self._records is None:
-            self._records = idx.load_records(self.conn, self.blobs)
+            from lingcode.context import refindex  # numpy: not imported on a cached map's path
+
+            base = refindex.stored(self.conn)
+            self._records = refindex.records_for(self.conn, base, self.blobs, self.basis)
         return self._records
 
 
@@ -76,6 +82,7 @@ def _open(root: Path, raw: GitListing | None = None) -> Snapshot:
     raw = raw or git_listing(root)
     conn = idx.connect(root)
     tracked = None
+    basis = None
     if raw is not None:
         # filtering every tracked path costs ~0.6 s at 50,000 files: the index keeps the answer per git index
         key = tracked_key(root, raw[0])
@@ -83,27 +90,43 @@ def _open(root: Path, raw: GitListing | None = None) -> Snapshot:
         if tracked is None:
             tracked = tracked_files(root, raw[0])
             idx.store_listing(conn, key, tracked)
+        dirty = (raw[1] + b"\0" + raw[2]).decode("utf-8", "surrogateescape").split("\0")
+        basis = (key, tuple(sorted(filter(None, dirty))))
     listing = list_files(root, raw, tracked)
     blobs = idx.current_blobs(conn, listing)
     conn.commit()
-    return Snapshot(conn, blobs, [p for p in listing.others if p in blobs])
+    return Snapshot(conn, blobs, [p for p in listing.others if p in blobs], basis)
 
 
 def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -> None:
     """Parse the files whose content the index lacks (in parallel when there are many)."""
-    # reading the rows now is no extra work (ranking needs them all) and tells which contents are stored
-    loaded = idx.prefetch(snap.conn, set(snap.blobs.values()))
+    from lingcode.context import refindex  # numpy: not imported on a cached map's path
+
+    # only paths whose content differs from the kept reference index's can need parsing; with no kept
+    # index every row is read now (ranking needs them all) and the rest are parsed
+    base = refindex.stored(snap.conn)
+    change = refindex.diff(base, snap.blobs, snap.basis) if base is not None else None
+    candidates = snap.blobs if change is None else {p: snap.blobs[p] for p in change.changed}
+    loaded = rows.prefetch(snap.conn, set(candidates.values()))
     known: set[str] = set()
     missing: dict[str, str] = {}
-    for path, blob in snap.blobs.items():
+    collected = False
+    for path, blob in candidates.items():
         if blob not in loaded and blob not in known:
             known.add(blob)  # one parse per content, however many paths share it
             missing[path] = blob
     if missing:
         draw = idx.tty_progress("indexing") if progress else None
         idx.store(snap.conn, idx.parse_missing(root, sorted(missing.items()), config.max_file_bytes, draw))
-        idx.collect_garbage(snap.conn, set(snap.blobs.values()))
+
+        # the kept reference index's records read their rows later: keep those alive, and once rows are
+        # dropped store the current one, so no stored copy names a content whose row is gone
+        def live() -> set[str]:
+            return set(snap.blobs.values()).union(base.mapping().values() if base is not None else ())
+
+        collected = idx.collect_garbage(snap.conn, live, len(snap.blobs))
     snap.conn.commit()
+    snap._records = refindex.records_for(snap.conn, base, snap.blobs, snap.basis, change, collected)
 
 
 def snapshot(root: Path, config: ContextConfig | None = None, progress: bool = True) -> Snapshot:
@@ -204,9 +227,7 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
             return cached
     snap = _open(root, raw)
     try:
-        state = "\0".join(f"{path}\0{blob}" for path, blob in sorted(snap.blobs.items()))
-        state += "\0" + params + "\0".join(snap.changed)
-        key = hashlib.sha1(state.encode("utf-8", "surrogateescape")).hexdigest()
+        key = _state_key(snap, params)
         row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return str(row[0])
@@ -244,11 +265,24 @@ def _cached_map(root: Path, key: str) -> str | None:
         conn.close()
 
 
+def _state_key(snap: Snapshot, params: str) -> str:
+    """Names everything a task-free map depends on: every path's content, the diff, the parameters."""
+    if snap.basis is not None:
+        # the tracked listing's key fixes the content of every path git does not report dirty
+        parts = [snap.basis[0], *(f"{path}\0{snap.blobs.get(path, '')}" for path in snap.basis[1])]
+    else:
+        parts = [f"{path}\0{blob}" for path, blob in sorted(snap.blobs.items())]
+    state = "\0".join(parts) + "\0" + params + "\0".join(snap.changed)
+    return hashlib.sha1(state.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def _render_map(snap: Snapshot, root: Path, budget: int, config: ContextConfig) -> str:
     from lingcode.context.rank import rank_files
     from lingcode.context.render import reader, render
 
     ranked = rank_files(snap.conn, snap.records, "", (), snap.changed)
+    # one query for the definitions the map can show (an entry costs more than 16 tokens), not one each
+    rows.load_definitions(snap.conn, [snap.records[r.index] for r in ranked[: budget // 16]])
     count, exact = counter(None)
     read = reader(root, config.redact_secrets, config.max_file_bytes)
     return render(snap.records, [r.index for r in ranked], budget, count, exact, read, full_limit=0).text

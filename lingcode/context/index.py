@@ -7,7 +7,8 @@ Where it lives (see `index_path`): inside a git repository, `<git common dir>/li
 
 Rows are keyed by the git blob id of the content: tracked files that git reports unmodified take the id
 from the git index without being read; other files are hashed once and remembered by size and mtime.
-An unchanged file is therefore never parsed twice, across branches and renames alike.
+An unchanged file is therefore never parsed twice, across branches and renames alike. The same file
+also keeps the latest reference index (table `refindex`, see `refindex.py`) and rendered map.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import marshal
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ CREATE INDEX IF NOT EXISTS postings_blob ON postings (blob);
 CREATE TABLE IF NOT EXISTS stats (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, blob TEXT);
 CREATE TABLE IF NOT EXISTS rendered (key TEXT PRIMARY KEY, text TEXT, tokens INTEGER);
 CREATE TABLE IF NOT EXISTS listing (key TEXT PRIMARY KEY, data BLOB);
+CREATE TABLE IF NOT EXISTS refindex (key TEXT PRIMARY KEY, data BLOB);
 """
 
 Def = tuple[str, str, int, int, str]
@@ -57,7 +59,8 @@ class FileRecord:
     """The names the file references, newline-joined."""
     length: int
     """Number of terms in the file (BM25 document length)."""
-    packed_definitions: bytes = b""
+    packed_definitions: bytes | StoredDefinitions = b""
+    """Marshalled definitions, or where to read them on first use (records kept between runs)."""
     _definitions: list[Def] | None = field(default=None, repr=False)
     _names: list[str] | None = field(default=None, repr=False)
     _refs: list[str] | None = field(default=None, repr=False)
@@ -80,12 +83,34 @@ class FileRecord:
     def definitions(self) -> list[Def]:
         """Full definitions with kinds, lines and signatures, unpacked on first use (rendering needs few)."""
         if self._definitions is None:
-            self._definitions = (
-                [tuple(d) for d in marshal.loads(self.packed_definitions)]
-                if (self.packed_definitions)
-                else []
-            )
+            if isinstance(self.packed_definitions, StoredDefinitions):
+                self.packed_definitions = self.packed_definitions.read(self.blob)
+            packed = self.packed_definitions
+            self._definitions = [tuple(d) for d in marshal.loads(packed)] if packed else []
         return self._definitions
+
+
+class StoredDefinitions:
+    """Reads a blob's packed definitions from an index file when a record kept without them needs them.
+
+    Records carried between runs leave definitions out (most are never rendered); each read opens the
+    file briefly, so no connection outlives its use.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def read(self, blob: str) -> bytes:
+        """The blob's packed definitions (empty when the index no longer has its row)."""
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10.0)
+            try:
+                row = conn.execute("SELECT data FROM blobs WHERE blob = ?", (blob,)).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return b""
+        return bytes(marshal.loads(row[0])[3]) if row is not None else b""
 
 
 def index_path(root: Path) -> Path:
@@ -126,7 +151,7 @@ def connect(root: Path) -> sqlite3.Connection:
         # an older layout or older queries: start again rather than mix results
         conn.executescript(
             "DELETE FROM blobs; DELETE FROM postings; DELETE FROM stats; DELETE FROM rendered;"
-            " DELETE FROM listing;"
+            " DELETE FROM listing; DELETE FROM refindex;"
         )
         conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         conn.execute("DELETE FROM meta WHERE key = 'generation'")
@@ -286,84 +311,24 @@ def store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:
             )
 
 
-Row = tuple[str, str | None, str, str, int, bytes]
-"""(status, language, definition names, references, length, packed definitions) of one stored blob."""
+def collect_garbage(conn: sqlite3.Connection, live: Callable[[], set[str]], listed: int) -> bool:
+    """Drop rows of contents no live file has, once they are a good share of the index; True if it did.
 
-_ROWS: dict[str, dict[str, Row]] = {}
-_SCAN_ALL = 2000  # above this many unknown blobs one pass over the table beats keyed look-ups
-
-
-def _rows_cache(conn: sqlite3.Connection) -> dict[str, Row]:
-    """The process's memory of decoded rows for this index file (a throwaway dict for in-memory ones).
-
-    Rows are keyed by content and a content always parses the same way under one schema, so what was
-    decoded once stays right for the life of the process: an agent asks for records many times a run.
+    `listed` (how many files there are) decides whether to look at all: building the `live` set costs
+    more than the whole of a small incremental update on large trees.
     """
-    row = conn.execute("PRAGMA database_list").fetchone()
-    gen = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-    if row is None or not row[2] or gen is None:
-        return {}
-    return _ROWS.setdefault(f"{row[2]}\0{gen[0]}", {})
-
-
-def prefetch(conn: sqlite3.Connection, blobs: set[str]) -> Collection[str]:
-    """Read the stored rows of these blob ids into the process's memory; the ids it now holds rows for."""
-    cache = _rows_cache(conn)
-    missing = {b for b in blobs if b not in cache}
-    if missing:
-        _fetch_rows(conn, missing, cache)
-    return cache.keys()
-
-
-def _decode(status: str, length: int, data: bytes) -> Row:
-    lang, names, refs, packed = marshal.loads(data)
-    return status, lang, names, refs, length, packed
-
-
-def _fetch_rows(conn: sqlite3.Connection, wanted: set[str], cache: dict[str, Row]) -> None:
-    """Decode the rows of `wanted` blobs into `cache`."""
-    if len(wanted) > _SCAN_ALL:
-        query = conn.execute("SELECT blob, status, length, data FROM blobs")
-        for b, s, n, d in query:
-            if b in wanted:
-                cache[b] = _decode(s, n, d)
-        return
-    chunk = sorted(wanted)
-    for start in range(0, len(chunk), 500):
-        part = chunk[start : start + 500]
-        marks = ",".join("?" * len(part))
-        sql = f"SELECT blob, status, length, data FROM blobs WHERE blob IN ({marks})"
-        for b, s, n, d in conn.execute(sql, part):
-            cache[b] = _decode(s, n, d)
-
-
-def load_records(conn: sqlite3.Connection, blobs: dict[str, str]) -> list[FileRecord]:
-    """Records for the given path -> blob map, in path order; files missing from the index are skipped."""
-    cache = _rows_cache(conn)
-    missing = {b for b in blobs.values() if b not in cache}
-    if missing:
-        _fetch_rows(conn, missing, cache)
-    out: list[FileRecord] = []
-    for path in sorted(blobs):
-        row = cache.get(blobs[path])
-        if row is not None:
-            status, lang, names, refs, length, packed = row
-            out.append(FileRecord(path, blobs[path], status, lang, names, refs, length, packed))
-    return out
-
-
-def collect_garbage(conn: sqlite3.Connection, live: set[str]) -> None:
-    """Drop rows of contents no current file has, once they are a good share of the index."""
     (total,) = conn.execute("SELECT count(*) FROM blobs").fetchone()
-    if total - len(live) < max(2000, total // 3):
-        return  # there cannot be enough dead rows: skip listing them
+    if total - listed < max(2000, total // 3):
+        return False  # there cannot be enough dead rows: skip listing them
+    alive = live()
     stored = [b for (b,) in conn.execute("SELECT blob FROM blobs")]
-    dead = [b for b in stored if b not in live]
+    dead = [b for b in stored if b not in alive]
     if len(dead) < max(2000, len(stored) // 3):
-        return
+        return False
     with conn:
         conn.executemany("DELETE FROM blobs WHERE blob = ?", ((b,) for b in dead))
         conn.executemany("DELETE FROM postings WHERE blob = ?", ((b,) for b in dead))
+    return True
 
 
 def tty_progress(label: str) -> Callable[[int, int], None] | None:
