@@ -22,7 +22,7 @@ from lingcode.context.files import (
     tracked_key,
 )
 from lingcode.context.index import FileRecord
-from lingcode.context.tokens import counter
+from lingcode.context.tokens import BYTES_PER_TOKEN, counter
 
 if TYPE_CHECKING:
     from lingcode.context.rank import Ranked
@@ -216,7 +216,8 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
     """
     config = config or ContextConfig()
     root = root.resolve()
-    params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0"
+    # the estimate's ratio is in the key: a map cached under another calibration must not be served
+    params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0{BYTES_PER_TOKEN}\0"
     raw = git_listing(root)
     quick = None
     if raw is not None:

@@ -10,6 +10,7 @@ import pytest
 
 from lingcode.cli import run_cli
 from lingcode.context import index_path
+from lingcode.context.tokens import BYTES_PER_TOKEN
 from tests.conftest import GitRepoFactory
 from tests.context.helpers import mini_repo
 
@@ -57,7 +58,7 @@ def test_context_text_fits_the_budget(make_repo: GitRepoFactory, capsys: pytest.
     assert run_cli(["context", "round_price", "--root", str(root), "--budget", "200"]) == 0
     out = capsys.readouterr().out
     assert "shop/pricing.py" in out
-    assert len(out.encode()) <= 200 * 3.2 + 1
+    assert len(out.encode()) <= 200 * BYTES_PER_TOKEN + 1
 
 
 def test_map_and_clear_cache(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:
