@@ -65,8 +65,18 @@ def excerpt(
             continue
         chosen.append(unit)
         used += cost
-    if not chosen:
-        return None
+    # the per-definition costs leave out the enclosing class lines and elision marks: when the assembled
+    # text is still over, drop the weakest definitions (chosen best first) until it fits
+    while chosen:
+        result = _assemble(head, tail, lines, defs, chosen)
+        if count(result) <= room:
+            return result
+        chosen.pop()
+    return None
+
+
+def _assemble(head: str, tail: str, lines: list[str], defs: Sequence[Def], chosen: Sequence[Def]) -> str:
+    """The chosen definitions verbatim in file order, under their enclosing classes' signature lines."""
     shown: set[int] = set()
     for unit in chosen:
         shown.update(range(unit[2] - 1, unit[3]))
@@ -82,5 +92,4 @@ def excerpt(
         previous = number
     if previous < len(lines) - 1:
         body.append("⋮\n")
-    result = head + "".join(body) + tail
-    return result if count(result) <= room else None
+    return head + "".join(body) + tail

@@ -76,3 +76,30 @@ def test_cached_map_follows_edits_and_new_files(make_repo: GitRepoFactory) -> No
     assert "def another_one()" in repo_map(root, 2000)
     (root / "shop" / "extra.py").unlink()
     assert "another_one" not in repo_map(root, 2000)
+
+
+def test_a_larger_room_never_loses_the_excerpt() -> None:
+    # per-definition costs leave out the enclosing class lines: with room for the methods but not for their
+    # long class line the excerpt used to vanish, so a 16k budget sent less of the top file than 8k did
+    from lingcode.context.excerpt import excerpt
+    from lingcode.context.tokens import estimate_tokens
+
+    bases = ", ".join(f"ParserMixinNumber{i}" for i in range(12))
+    lines = [f"class SignatureParser({bases}):\n"]
+    defs = []
+    for i in range(6):
+        start = len(lines) + 1
+        signature = f"def parse_signature_{i}(self, text):"
+        lines += [f"    {signature}\n", "        return parse_signature(text, 'typehints')\n"]
+        defs.append((f"parse_signature_{i}", "method", start, start + 1, signature))
+    defs.insert(0, ("SignatureParser", "class", 1, len(lines), lines[0].strip()))
+    text = "".join(lines)
+    task = "parse_signature drops the typehints of the signature"
+    rooms = range(60, 600, 5)
+    found = [excerpt("parser.py", text, defs, task, room, estimate_tokens) for room in rooms]
+    first = next(i for i, part in enumerate(found) if part is not None)
+    # room for the head, the class line and one method (about 180 tokens) is enough, and more room keeps it
+    assert rooms[first] <= 220
+    assert all(part is not None for part in found[first:])
+    assert all(estimate_tokens(p) <= room for room, p in zip(rooms, found, strict=True) if p is not None)
+    assert "class SignatureParser" in str(found[first])
