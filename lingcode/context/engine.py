@@ -217,7 +217,8 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
     config = config or ContextConfig()
     root = root.resolve()
     # the estimate's ratio is in the key: a map cached under another calibration must not be served
-    params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0{BYTES_PER_TOKEN}\0"
+    params = f"{idx.SCHEMA_VERSION}\0{budget}\0{config.redact_secrets}\0{config.max_file_bytes}\0"
+    params += f"{BYTES_PER_TOKEN}\0"
     raw = git_listing(root)
     quick = None
     if raw is not None:
