@@ -34,14 +34,20 @@ def _repo(make_repo: GitRepoFactory) -> Path:
     return make_repo(files)
 
 
-def _kept_matches_fresh(root: Path) -> RefIndex:
-    """Rank the repository with the kept (possibly patched) index and with a fresh one: exactly equal."""
+def _kept_records(root: Path) -> Records:
+    """The snapshot's records as the engine keeps them, with their reference index."""
     snap = snapshot(root, progress=False)
     try:
         records = snap.records
     finally:
         snap.conn.close()
     assert isinstance(records, Records) and records.refs is not None
+    return records
+
+
+def _kept_matches_fresh(root: Path) -> RefIndex:
+    """Rank the repository with the kept (possibly patched) index and with a fresh one: exactly equal."""
+    records = _kept_records(root)
     fresh = list(records)  # a plain list carries no index: the graph module builds one from scratch
     kept_names, fresh_names = name_table(records), name_table(fresh)
     assert kept_names.refs is records.refs and fresh_names.refs is not records.refs
@@ -98,17 +104,14 @@ def test_patched_index_equals_a_fresh_build_through_edit_add_delete_rename_and_b
 
 def test_kept_index_round_trips_through_its_stored_form(make_repo: GitRepoFactory) -> None:
     root = _repo(make_repo)
-    snap = snapshot(root, progress=False)
-    try:
-        records = snap.records
-    finally:
-        snap.conn.close()
-    assert isinstance(records, Records) and records.refs is not None
-    back = decode(encode(records.refs), str(index_path(root)))
+    records = _kept_records(root)
+    kept = records.refs
+    assert kept is not None
+    back = decode(encode(kept), str(index_path(root)))
     assert back is not None
-    assert back.vocab == records.refs.vocab
+    assert back.vocab == kept.vocab
     for part in ("name_len", "def_file", "def_name", "use_file", "use_name", "use_times"):
-        assert np.array_equal(getattr(back, part), getattr(records.refs, part)), part
+        assert np.array_equal(getattr(back, part), getattr(kept, part)), part
     for old, new in zip(records, back.records, strict=True):
         assert (new.path, new.blob, new.names_text, new.refs_text) == (
             old.path,
