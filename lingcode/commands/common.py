@@ -53,9 +53,3 @@ def load(ctx: click.Context, root: Path | None, flags: dict[str, Any] | None = N
 
     obj = ctx.find_root().obj or {}
     return load_config(root=root, overrides=obj.get("overrides", []), flags=flags or {})
-
-
-def is_verbose(ctx: click.Context) -> bool:
-    """Whether the group's --verbose flag is on."""
-    obj = ctx.find_root().obj or {}
-    return bool(obj.get("verbose", False))

@@ -61,11 +61,13 @@ def _common_rules(limits: GrammarLimits) -> dict[str, Expr]:
     not_marker = Chars("<=>\n", negated=True)
     any_char = Chars("\n", negated=True)
     line_chars = limits.max_line_chars
-    return {
-        "reasoning": Seq(
+    rules: dict[str, Expr] = {}
+    if limits.reasoning_lines > 0:  # else the root offers no reasoning section: no rules for one either
+        rules["reasoning"] = Seq(
             (Lit("<think>\n"), Rep(Ref("think-line"), 0, limits.reasoning_lines), Lit("</think>\n"))
-        ),
-        "think-line": Seq((Rep(Chars("<\n", negated=True), 0, REASONING_LINE_CHARS), Lit("\n"))),
+        )
+        rules["think-line"] = Seq((Rep(Chars("<\n", negated=True), 0, REASONING_LINE_CHARS), Lit("\n")))
+    return rules | {
         "free-line": Seq(
             (
                 Rep(

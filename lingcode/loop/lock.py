@@ -11,6 +11,7 @@ from types import TracebackType
 
 from lingcode.errors import UsageError
 from lingcode.loop.gitcmd import git_dir
+from lingcode.pids import pid_alive
 
 __all__ = ["LockHeld", "RunLock"]
 
@@ -36,7 +37,7 @@ class RunLock:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
                 holder = self._holder()
-                if (holder is not None and _alive(holder)) or (holder is None and self._just_made()):
+                if (holder is not None and pid_alive(holder)) or (holder is None and self._just_made()):
                     raise LockHeld(
                         f"another lingcode run (pid {holder}) is working in {self.root}; wait for it to end, "
                         f"or delete {self.path} if that process is gone"
@@ -79,13 +80,3 @@ class RunLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True

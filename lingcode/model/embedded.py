@@ -24,6 +24,7 @@ from lingcode.errors import ConfigError, UsageError
 from lingcode.model import process
 from lingcode.model.client import ModelClient
 from lingcode.model.gguf import LOCAL_EXTRA_HINT, embedded_model_path
+from lingcode.pids import pid_alive
 
 _DETACHED: list[subprocess.Popen[bytes]] = []
 """Detached servers started by this process. They outlive this process on purpose; holding their Popen
@@ -144,7 +145,7 @@ def start_lock() -> Iterator[None]:
 def running_server(model: Path | None = None) -> ServerState | None:
     """The recorded server when it is alive, ours, healthy (and serving `model`, when given)."""
     state = read_state()
-    if state is None or not process.pid_alive(state.pid):
+    if state is None or not pid_alive(state.pid):
         return None
     cmdline = process.command_line(state.pid)
     if cmdline is not None and "llama_cpp.server" not in cmdline:

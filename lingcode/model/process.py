@@ -6,7 +6,6 @@ forked, and a Ctrl-C at the terminal reaches lingcode alone, which then stops th
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from lingcode.errors import ModelUnavailable
+from lingcode.pids import pid_alive
 
 _POLL_S = 0.25
 
@@ -101,21 +101,6 @@ def _last_line(log_path: Path) -> str:
         return ""
     lines = [line for line in lines if line]
     return f": {lines[-1][:200]}" if lines else ""
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (and is not a zombie we could reap)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    with contextlib.suppress(ChildProcessError, OSError):
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    return True
 
 
 def command_line(pid: int) -> str | None:

@@ -144,6 +144,7 @@ def test_small_models_are_asked_for_edits_without_reasoning(make_repo: GitRepoFa
     small, large = bodies["gemma-3-270m-q4_k_m"], bodies["qwen2.5-coder-7b"]
     assert "<think>" not in small["messages"][0]["content"]
     assert "reasoning" not in _root_rule(small)
+    assert "<think>" not in str(small["grammar"])  # no rule for an unreachable section either
     assert "<think>" in large["messages"][0]["content"]
     assert "reasoning" in _root_rule(large)
 

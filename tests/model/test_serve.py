@@ -20,8 +20,8 @@ from lingcode.config import ServeConfig
 from lingcode.errors import ConfigError
 from lingcode.model.embedded import llama_command
 from lingcode.model.gguf import assemble
-from lingcode.model.process import pid_alive
 from lingcode.model.vllm import shell_line, vllm_command
+from lingcode.pids import pid_alive
 
 HERE = Path(__file__).parent
 
