@@ -146,7 +146,17 @@ class LoopConfig(_Section):
     max_format_retries: Annotated[int, Ge(0)] = 3
     """Replies in a row that cannot be read as edits before the run ends with status `unparseable`."""
     max_context_requests: Annotated[int, Ge(0)] = 4
-    """Times per run the model may ask for more files or symbols (not counted as edit rounds)."""
+    """Replies per run that may ask for more context (NEED FILE/LINES/SYMBOL/...; not edit rounds)."""
+    max_requests_per_turn: Annotated[int, Gt(0)] = 5
+    """Requests answered from one reply; more are told to ask again."""
+    request_tokens: Annotated[int, Gt(0)] = 4096
+    """Tokens of the answers to one reply's requests, shared among them (each cut to its share)."""
+    request_lines: Annotated[int, Gt(0)] = 200
+    """Most lines one NEED LINES request shows."""
+    search_hits: Annotated[int, Gt(0)] = 50
+    """Most matching lines one NEED SEARCH/REGEX/CALLERS request shows."""
+    search_seconds: Annotated[float, Gt(0)] = 2.0
+    """Seconds one search may take (a regular expression that backtracks badly is stopped)."""
     repeat_limit: Annotated[int, Ge(2)] = 3
     """The same edit, or the same failure, this many times in a row ends the run."""
 

@@ -97,6 +97,18 @@ class CheckFinished:
 
 
 @dataclass(frozen=True)
+class ContextRequested:
+    """The model asked for more context (`kind` file, lines, symbol, callers, search, regex or list) and got
+    `answer`; `answered` is False when the request was refused or found nothing."""
+
+    kind: str
+    target: str
+    title: str
+    answer: str
+    answered: bool = True
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the user should read: a warning or a recoverable error, with what to do next."""
 
@@ -128,6 +140,7 @@ Event = (
     | CheckStarted
     | CheckOutput
     | CheckFinished
+    | ContextRequested
     | Notice
     | Finished
 )

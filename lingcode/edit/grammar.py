@@ -43,6 +43,8 @@ class GrammarLimits:
     """Most characters in one free (REPLACE or SEARCH) line."""
     new_files: bool = True
     """Allow the new-file form (its path is free, so naming an existing file is still refused by apply)."""
+    requests: int = 0
+    """Most context-request lines (`NEED FILE: ...`) a reply may hold instead of blocks (0: none)."""
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,37 @@ def _common_rules(limits: GrammarLimits) -> dict[str, Expr]:
     }
 
 
+def request_rules(count: int) -> dict[str, Expr]:
+    """Rules for 1..count request lines, each one of the kinds loop/requests.py answers, well-formed."""
+    path = Rep(Chars(PATH_CHARS), 1, 120)
+    digits = Rep(Chars("0123456789"), 1, 7)
+    name = Rep(Chars(PATH_CHARS.replace("/", "").replace("-", "") + ":"), 1, 120)
+    pattern = Seq((Chars(" \n", negated=True), Rep(Chars("\n", negated=True), 0, 119)))
+    kinds: tuple[Expr, ...] = (
+        Seq((Lit("FILE: "), Ref("request-path"))),
+        Seq((Lit("LINES: "), Ref("request-path"), Lit(":"), digits, Lit("-"), digits)),
+        Seq((Lit("SYMBOL: "), name)),
+        Seq((Lit("CALLERS: "), name)),
+        Seq((Lit("SEARCH: "), pattern)),
+        Seq((Lit("REGEX: "), pattern)),
+        Seq((Lit("LIST: "), Rep(Ref("request-path"), 0, 1))),
+    )
+    return {
+        "requests": Rep(Ref("request"), 1, count),
+        "request": Seq((Lit("NEED "), Alt(kinds), Lit("\n"))),
+        "request-path": path,
+    }
+
+
 def _root(block: Expr, limits: GrammarLimits) -> dict[str, Expr]:
-    blocks = Seq((Ref("block"), Rep(Seq((Lit("\n"), Ref("block"))), 0, limits.max_blocks - 1)))
+    blocks: Expr = Seq((Ref("block"), Rep(Seq((Lit("\n"), Ref("block"))), 0, limits.max_blocks - 1)))
+    rules: dict[str, Expr] = {"block": block}
+    if limits.requests > 0:  # a reply is either edits or requests for more context, never both
+        rules |= request_rules(limits.requests) | {"blocks": blocks}
+        blocks = Alt((Ref("blocks"), Ref("requests")))
     if limits.reasoning_lines <= 0:
-        return {"root": blocks, "block": block}
-    return {"root": Seq((Rep(Ref("reasoning"), 0, 1), blocks)), "block": block}
+        return rules | {"root": blocks}
+    return rules | {"root": Seq((Rep(Ref("reasoning"), 0, 1), blocks))}
 
 
 def plain_grammar(limits: GrammarLimits | None = None) -> Grammar:

@@ -33,7 +33,7 @@ from lingcode.loop.outcomes import (
     WallTime,
     usage_json,
 )
-from lingcode.loop.requests import answer_requests, find_requests
+from lingcode.loop.requests import find_requests, send_answers
 from lingcode.loop.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -64,6 +64,8 @@ class Agent:
         self.proposed_diff = ""
         self.checkpoint = checkpoint
         """The checkpoint to keep (a Session's earlier one); None takes a fresh one before the first edit."""
+        self.context_requests: dict[str, int] = {}
+        """Requests for more context answered this run, by kind."""
 
     def run(self, task: str, cancel: threading.Event | None = None) -> RunResult:
         """Each turn: reply -> edits (or a context answer) -> apply -> checks -> done or feedback."""
@@ -147,13 +149,17 @@ class Agent:
             # a small model that loses its place repeats a block word for word; applied twice, the copy
             # cannot find its SEARCH any more and the whole reply is refused, so a repeat counts once
             return list(dict.fromkeys(edits))
-        requests = [] if self.ws.constrained else find_requests(text)
+        requests = find_requests(text)
         if requests and self.limits.context_request():
-            asked = [f"{r.kind} {r.name}" for r in requests]
-            self.ws.notice(f"the model asked to see: {', '.join(asked)}")
-            self.ws.user("context_answer", answers=answer_requests(self.root, requests))
+            for answer in send_answers(self.ws, requests):
+                kind = answer.request.kind
+                self.context_requests[kind] = self.context_requests.get(kind, 0) + 1
+            # the grammar stops offering requests once the run's allowance is spent
+            self.ws.may_request = self.limits.context_requests < self.config.loop.max_context_requests
             return None
         message = "the reply held no SEARCH/REPLACE blocks"
+        if requests:
+            message += " (no more context requests this run: write your edits from what you have)"
         self.limits.format_error(message)
         self.ws.user("format_error", message=message)
         return None
@@ -205,6 +211,7 @@ class Agent:
             diff=diff,
             log_path=str(ws.log.path) if ws is not None and ws.log is not None else None,
             turns=tuple(ws.turns) if ws is not None else (),
+            context_requests=dict(self.context_requests),
         )
         if ws is not None:
             self.checkpoint = ws.checkpoint

@@ -135,6 +135,8 @@ class RunResult:
     diff: str = ""
     log_path: str | None = None
     turns: tuple[dict[str, Any], ...] = ()
+    context_requests: dict[str, int] = field(default_factory=dict)
+    """Requests for more context the model made, by kind (file, lines, symbol, callers, search, ...)."""
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON-ready data."""
@@ -152,6 +154,7 @@ class RunResult:
             },
             "timings": dict(self.timings),
             "turns": [dict(t) for t in self.turns],
+            "context_requests": dict(self.context_requests),
             "log": self.log_path,
             "diff": self.diff,
         }

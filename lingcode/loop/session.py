@@ -25,7 +25,7 @@ from lingcode.loop.commit import commit_changes, commit_message
 from lingcode.loop.gitcmd import git_dir
 from lingcode.loop.lock import RunLock
 from lingcode.loop.outcomes import Cancelled, RunResult
-from lingcode.loop.requests import answer_requests, find_requests
+from lingcode.loop.requests import find_requests, send_answers
 from lingcode.loop.stream import split_reasoning
 from lingcode.loop.workspace import Workspace, edit_paths
 from lingcode.prompts import render
@@ -112,10 +112,10 @@ class Session:
             try:
                 reply = self.ws.ask(cancel)
                 for _ in range(self.config.loop.max_context_requests):
-                    requests = [] if self.ws.constrained else find_requests(reply.text)
+                    requests = find_requests(reply.text)
                     if not requests or self._edits(reply.text):
                         break
-                    self.ws.user("context_answer", answers=answer_requests(self.root, requests))
+                    send_answers(self.ws, requests)
                     reply = self.ws.ask(cancel)
             except Cancelled:
                 return Proposal(

@@ -218,7 +218,9 @@ class Workspace:
         # the new-file form's path is free text: a small model given it invents files instead of editing
         # the real ones, so it is offered only when the task names a file that does not exist yet
         limits = GrammarLimits(
-            new_files=bool(self.task_new_files), reasoning_lines=REASONING_LINES if self.reasoning else 0
+            new_files=bool(self.task_new_files),
+            reasoning_lines=REASONING_LINES if self.reasoning else 0,
+            requests=self.config.loop.max_requests_per_turn if self.may_request else 0,
         )
         grammar = constrained_grammar(files, syntax="gbnf", limits=limits)
         if grammar.fallback:
@@ -231,6 +233,8 @@ class Workspace:
     """Paths the task names that do not exist yet: the only reason to offer the new-file form."""
     task_edits_tests: bool = False
     """Whether the task asks to write or change tests (else the grammar keeps test files read-only)."""
+    may_request: bool = True
+    """Whether the grammar offers context requests (False once the run's allowance is spent)."""
 
     # -- edits -----------------------------------------------------------------------------------------------
 

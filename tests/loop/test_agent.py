@@ -80,7 +80,8 @@ def test_constrained_decoding_sends_the_grammar_of_the_files_in_context(make_rep
     assert result.status == "passed"
     assert "return sum(values) / (len(values) + 1)" in json.dumps(body.get("grammar", ""))
     system = body["messages"][0]["content"]
-    assert "NEED FILE" not in system  # the grammar has no room for context requests
+    assert "NEED FILE" in system  # the grammar offers context requests beside the edits
+    assert '"NEED "' in str(body.get("grammar", ""))
     assert "reply with <think>" not in body["messages"][1]["content"].lower()  # no format reminder either
 
 
