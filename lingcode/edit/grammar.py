@@ -101,7 +101,8 @@ def request_rules(count: int) -> dict[str, Expr]:
     path = Rep(Chars(PATH_CHARS), 1, 120)
     digits = Rep(Chars("0123456789"), 1, 7)
     name = Rep(Chars(PATH_CHARS.replace("/", "").replace("-", "") + ":"), 1, 120)
-    pattern = Seq((Chars(" \n", negated=True), Rep(Chars("\n", negated=True), 0, 119)))
+    # the first character is not blank: the reader strips blanks, and an empty pattern is no request
+    pattern = Seq((Chars(" \t\r\n", negated=True), Rep(Chars("\n", negated=True), 0, 119)))
     kinds: tuple[Expr, ...] = (
         Seq((Lit("FILE: "), Ref("request-path"))),
         Seq((Lit("LINES: "), Ref("request-path"), Lit(":"), digits, Lit("-"), digits)),
