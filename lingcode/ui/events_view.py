@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lingcode import events
 from lingcode.ui.notices import level_of
+from lingcode.ui.widgets.context_request import ContextRequestLine
 
 if TYPE_CHECKING:
     from lingcode.ui.app import LingcodeApp
@@ -56,6 +57,9 @@ async def show(app: LingcodeApp, event: Any) -> None:
             if app.busy == "running" and not event.passed:
                 # inside /run each failing round is news; the run's end says how it all went
                 await check_notice(app, event)
+        case events.ContextRequested():
+            await conversation.close_reply()
+            await conversation.add(ContextRequestLine(event))
         case events.Notice(message=message, level=level):
             await app.notice(message, level_of(level))
         case events.Finished():
