@@ -2,7 +2,8 @@
 
 Each line is an object with `type` and `t` (seconds since the run began). Types: `start` (task, model),
 `message` (role, content: every chat message in order, so a run can be replayed), `reply` (usage, timings),
-`edits`, `check`, `notice`, `end` (status, iterations, usage, timings).
+`edits`, `check`, `notice`, `context_requests` (kind, target, title, answered, tokens of each request one
+reply made), `end` (status, iterations, usage, timings).
 """
 
 from __future__ import annotations
