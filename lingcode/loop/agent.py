@@ -65,7 +65,7 @@ class Agent:
         self.checkpoint = checkpoint
         """The checkpoint to keep (a Session's earlier one); None takes a fresh one before the first edit."""
         self.context_requests: dict[str, int] = {}
-        """Requests for more context answered this run, by kind."""
+        """Requests for more context the model made this run, by kind (refused ones included)."""
 
     def run(self, task: str, cancel: threading.Event | None = None) -> RunResult:
         """Each turn: reply -> edits (or a context answer) -> apply -> checks -> done or feedback."""

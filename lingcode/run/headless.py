@@ -18,6 +18,7 @@ from lingcode.events import (
     CheckFinished,
     CheckStarted,
     ContextBuilt,
+    ContextRequested,
     EditsApplied,
     EditsRejected,
     ModelDelta,
@@ -156,6 +157,9 @@ class _Progress:
         if isinstance(event, CheckFinished):
             state = "passed" if event.passed else ("timed out" if event.timed_out else "failed")
             return f"checks {state} in {event.duration_s:.1f}s"
+        if isinstance(event, ContextRequested):
+            refused = "" if event.answered else " (refused or not found)"
+            return f"the model asked for {event.kind} {event.target}{refused}"
         if isinstance(event, Notice):
             return event.message
         return None

@@ -183,8 +183,10 @@ def test_json_output_counts_requests_by_kind(
                 "json",
             ]
         )
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capsys.readouterr()
+    result = json.loads(out.strip().splitlines()[-1])
     assert code == 0
+    assert "lingcode: the model asked for search values" in err
     assert result["context_requests"] == {"file": 1, "search": 2}
 
 
