@@ -102,7 +102,9 @@ def compile_pattern(pattern: str, is_regex: bool) -> regex.Pattern[str]:
     if len(pattern) > MAX_PATTERN_CHARS:
         raise UsageError(f"search pattern too long ({len(pattern)} characters, at most {MAX_PATTERN_CHARS})")
     try:
-        return regex.compile(pattern if is_regex else regex.escape(pattern))
+        # MULTILINE: a file is first searched whole (to skip it fast), then line by line; `^` and `$` must
+        # mean a line's start and end in both
+        return regex.compile(pattern if is_regex else regex.escape(pattern), regex.MULTILINE)
     except regex.error as exc:
         raise UsageError(f"bad regular expression: {exc}") from None
 

@@ -43,7 +43,7 @@ def _round_trip(root: Path, ask: str, **loop: Any) -> tuple[Any, str, list[Any]]
         ("NEED SYMBOL: average", "calc.py:1 (function"),
         ("NEED CALLERS: average", "test_calc.py:5: assert average([2, 4, 6]) == 4"),
         ("NEED SEARCH: len(values) + 1", "calc.py:2: return sum(values) / (len(values) + 1)"),
-        (r"NEED REGEX: len\(\w+\) \+ \d", "calc.py:2: return sum(values) / (len(values) + 1)"),
+        (r"NEED REGEX: ^\s+return sum\(\w+\) / \(len", "calc.py:2: return sum(values) / (len(values) + 1)"),
         ("NEED LIST: .", "calc.py"),
     ],
     ids=["file", "lines", "symbol", "callers", "search", "regex", "list"],
