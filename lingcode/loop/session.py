@@ -110,12 +110,15 @@ class Session:
         with self._lock:
             self._send(text)
             try:
+                allowance = self.config.loop.max_context_requests
+                self.ws.may_request = allowance > 0
                 reply = self.ws.ask(cancel)
-                for _ in range(self.config.loop.max_context_requests):
+                for asked in range(1, allowance + 1):
                     requests = find_requests(reply.text)
                     if not requests or self._edits(reply.text):
                         break
                     send_answers(self.ws, requests)
+                    self.ws.may_request = asked < allowance  # the last answer is followed by edits only
                     reply = self.ws.ask(cancel)
             except Cancelled:
                 return Proposal(

@@ -82,6 +82,8 @@ class Workspace:
         self._info = model.info()
         self.constrained = bool(config.model.constrain and self._info.supports_grammar)
         self.reasoning = wants_reasoning(config.model.reasoning, self._info.model)
+        self.may_request = config.loop.max_context_requests > 0
+        """Whether the grammar offers context requests (False once the run's allowance is spent)."""
 
     # -- prompts ---------------------------------------------------------------------------------------------
 
@@ -108,6 +110,7 @@ class Workspace:
             instructions=instructions,
             constrained=self.constrained,
             reasoning=self.reasoning,
+            requests=self.may_request,
         )
 
     def note_task(self, task: str) -> None:
@@ -233,8 +236,6 @@ class Workspace:
     """Paths the task names that do not exist yet: the only reason to offer the new-file form."""
     task_edits_tests: bool = False
     """Whether the task asks to write or change tests (else the grammar keeps test files read-only)."""
-    may_request: bool = True
-    """Whether the grammar offers context requests (False once the run's allowance is spent)."""
 
     # -- edits -----------------------------------------------------------------------------------------------
 

@@ -201,3 +201,14 @@ def test_constrained_runs_offer_and_answer_requests(make_repo: GitRepoFactory) -
     assert result.status == "passed" and "1| def average(values):" in answer
     assert '"NEED "' in first
     assert '"NEED "' not in second  # the run's allowance is spent: the grammar asks for edits only
+
+
+def test_no_allowance_means_no_requests_taught_or_offered(make_repo: GitRepoFactory) -> None:
+    root = make_repo(FILES)
+    config = make_config(max_context_requests=0)
+    config.model.constrain = True
+    with ScriptedServer([FIX]) as server:
+        assert run_agent(root, server.base_url, config=config).status == "passed"
+        body = server.requests[0]
+    assert "NEED FILE" not in body["messages"][0]["content"]
+    assert '"NEED "' not in str(body.get("grammar", ""))
