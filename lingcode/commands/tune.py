@@ -37,6 +37,13 @@ def command() -> None:
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory."
 )
+@click.option(
+    "--source",
+    type=click.Choice(["both", "repo", "runs"]),
+    default="both",
+    show_default=True,
+    help="repo: generated from the functions; runs: lingcode's accepted runs (as export-sft); both.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the breaks and the split.")
 @click.option(
     "--valid-fraction",
@@ -45,10 +52,8 @@ def command() -> None:
     show_default=True,
     help="Share of files held out for validation (split by file, never by sample).",
 )
-def data(repo: Path | None, out: Path, seed: int, valid_fraction: float) -> int:
-    """Write train.jsonl and valid.jsonl: the repository's functions, broken and fixed, in chat format."""
-    from lingcode.tune.data import write_tasks
-
+def data(repo: Path | None, out: Path, source: str, seed: int, valid_fraction: float) -> int:
+    """Write train.jsonl and valid.jsonl in chat format: functions broken and fixed, and accepted runs."""
     root = resolve_root(repo)
     out = out.resolve()
     if out.exists() and not (out / MANIFEST).is_file():
@@ -58,25 +63,39 @@ def data(repo: Path | None, out: Path, seed: int, valid_fraction: float) -> int:
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
             staging = Path(tmp) / "data"
             staging.mkdir()
-            with (
-                (staging / "train.jsonl").open("w", encoding="utf-8") as train,
-                (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
-            ):
-                counts = write_tasks(root, seed, valid_fraction, train, valid)
-            if sum(counts) == 0:
-                raise UsageError(
-                    f"no function in {root} could be turned into a task (no parsable source files?)"
-                )
+            counts = _generate(staging, root, source, seed, valid_fraction)
             _write_manifest(staging, root, seed, valid_fraction, counts)
             _replace(staging, out)
     except OSError as exc:
         reason = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise OutputError(f"cannot write {out}: {reason}") from None
-    click.echo(f"wrote {counts[0]} training and {counts[1]} validation task(s) to {out}", err=True)
+    summary = f"{counts['train_tasks']} training and {counts['valid_tasks']} validation task(s)"
+    click.echo(f"wrote {summary} and {counts['accepted_runs']} accepted run(s) to {out}", err=True)
     return 0
 
 
-def _write_manifest(staging: Path, root: Path, seed: int, fraction: float, counts: tuple[int, int]) -> None:
+def _generate(staging: Path, root: Path, source: str, seed: int, fraction: float) -> dict[str, int]:
+    """Write the splits into `staging`; accepted runs train only (their files are not known to split by)."""
+    from lingcode.loop.trajectory import export_sft
+    from lingcode.tune.data import write_tasks
+
+    tasks, runs = (0, 0), 0
+    with (
+        (staging / "train.jsonl").open("w", encoding="utf-8") as train,
+        (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
+    ):
+        if source in ("both", "repo"):
+            tasks = write_tasks(root, seed, fraction, train, valid)
+        if source in ("both", "runs"):
+            runs = export_sft(root, train)
+    if source == "runs" and runs == 0:
+        raise UsageError(f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)")
+    if sum(tasks) + runs == 0:
+        raise UsageError(f"no function in {root} could be turned into a task (no parsable source files?)")
+    return {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
+
+
+def _write_manifest(staging: Path, root: Path, seed: int, fraction: float, counts: dict[str, int]) -> None:
     import hashlib
 
     digest = hashlib.sha256()
@@ -87,8 +106,7 @@ def _write_manifest(staging: Path, root: Path, seed: int, fraction: float, count
         "source": str(root),
         "seed": seed,
         "valid_fraction": fraction,
-        "train_tasks": counts[0],
-        "valid_tasks": counts[1],
+        **counts,
         "data_sha256": digest.hexdigest(),
     }
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

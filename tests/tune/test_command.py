@@ -11,6 +11,7 @@ import pytest
 
 from lingcode.cli import run_cli
 from lingcode.errors import ExitCode
+from lingcode.loop.trajectory import RunLog
 from tests.tune.sample import SOURCE, make_repo
 
 
@@ -75,3 +76,34 @@ def test_command_line_runs_without_torch(tmp_path: Path) -> None:
     args = ["tune", "data", "--from-repo", str(repo), "--out", str(tmp_path / "o")]
     done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def _log_run(root: Path, status: str) -> None:
+    log = RunLog(root)
+    log.record("message", role="user", content="fix clamp")
+    log.record("message", role="assistant", content="m.py\n<<<<<<< SEARCH\n=======\n>>>>>>> REPLACE\n")
+    log.record("end", status=status)
+    log.close()
+
+
+def test_accepted_runs_join_the_training_split(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"notes.txt": "no code\n"})
+    _log_run(repo, "passed")
+    _log_run(repo, "failed")
+    out = tmp_path / "o"
+    assert run_cli(["tune", "data", "--from-repo", str(repo), "--out", str(out), "--source", "runs"]) == 0
+    lines = (out / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["messages"][0]["content"] for line in lines] == ["fix clamp"]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["accepted_runs"] == 1
+
+
+def test_no_accepted_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path / "repo", {"m.py": SOURCE})
+    _log_run(repo, "failed")
+    code = run_cli(
+        ["tune", "data", "--from-repo", str(repo), "--out", str(tmp_path / "o"), "--source", "runs"]
+    )
+    assert code == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no accepted runs" in err
+    assert not (tmp_path / "o").exists()
