@@ -28,12 +28,17 @@ _OPERATOR_SWAPS: dict[str, str] = {
 }
 _NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
+_CONTINUED = (":", "{", "(", "[", ",", "\\")  # a line ending so opens a block or goes on to the next
 _KEYWORDS = frozenset({"if", "for", "while", "return", "print", "not", "and", "or", "in", "elif", "with"})
 
 
 def _is_code(line: str) -> bool:
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith(("#", "//", '"""', "'''", "@"))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def _body_indices(lines: list[str]) -> list[int]:
@@ -66,16 +71,16 @@ def off_by_one(lines: list[str], rng: random.Random, names: Sequence[str]) -> li
 
 def remove_line(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
     """Drop one simple statement: never a block opener (it would orphan its block) nor a lone line."""
+    body = _body_indices(lines)
     spots = []
-    for i in _body_indices(lines):
-        stripped = lines[i].rstrip()
-        if stripped.endswith((":", "{", "(", "[", ",", "\\")) or stripped.lstrip().startswith(
-            (")", "]", "}")
-        ):
+    for at, i in enumerate(body):
+        stripped = lines[i].strip()
+        opens = at + 1 < len(body) and _indent(lines[body[at + 1]]) > _indent(lines[i])  # (comment after ':')
+        if opens or stripped.endswith(_CONTINUED) or stripped.startswith((")", "]", "}")):
             continue
-        indent = len(lines[i]) - len(lines[i].lstrip())
-        siblings = [j for j in _body_indices(lines) if len(lines[j]) - len(lines[j].lstrip()) == indent]
-        if len(siblings) > 1:
+        # a neighbour at the same indent is in the same block, so the block keeps a statement
+        neighbours = [body[j] for j in (at - 1, at + 1) if 0 <= j < len(body)]
+        if any(_indent(lines[j]) == _indent(lines[i]) for j in neighbours):
             spots.append(i)
     if not spots:
         return None

@@ -3,6 +3,7 @@ and the split is by file."""
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import random
@@ -69,3 +70,17 @@ def test_remove_line_keeps_blocks_whole() -> None:
     for seed in range(20):
         broken = remove_line(lines, random.Random(seed), [])
         assert broken is None or ("    if x:\n" in broken and "        return 1\n" in broken)
+
+
+def test_remove_line_never_empties_a_block() -> None:
+    lines = [
+        "def f(x):\n",
+        "    try:\n",
+        "        return g(x)\n",
+        "    except ValueError:\n",
+        "        return 0\n",
+    ]
+    lines += ["    y = 1\n", "    if y:  # a comment after the colon\n", "        y = 2\n", "    return y\n"]
+    for seed in range(20):
+        broken = remove_line(lines, random.Random(seed), [])
+        assert broken is None or ast.parse("".join(broken))
