@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("hook", "Install, remove or inspect lingcode's pre-commit hook."),
     "serve": ("serve", "Start a model server: embedded llama.cpp or vLLM."),
     "doctor": ("doctor", "Check the model server: reachability, model, context, speed."),
+    "tune": ("tune", "Fine-tune the model on this repository's own code (`tune data`: its training tasks)."),
 }
 
 

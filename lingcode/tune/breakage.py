@@ -1,0 +1,127 @@
+"""Realistic ways to break one function: each returns the broken lines, or None where it does not apply.
+
+The breaks are the small slips a fix request is usually about (a dropped line, a flipped comparison, a wrong
+call, an off-by-one), so a model trained to undo them learns the reply format on the user's own code.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+
+Breaker = Callable[[list[str], random.Random, Sequence[str]], "list[str] | None"]
+
+# Each operator and what a slip turns it into; spaces around them so that `->`, `**=` or `<<` never match.
+_OPERATOR_SWAPS: dict[str, str] = {
+    " == ": " != ",
+    " != ": " == ",
+    " <= ": " < ",
+    " >= ": " > ",
+    " < ": " <= ",
+    " > ": " >= ",
+    " + ": " - ",
+    " - ": " + ",
+    " and ": " or ",
+    " or ": " and ",
+    " is not ": " is ",
+}
+_NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
+_CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
+_CONTINUED = (":", "{", "(", "[", ",", "\\")  # a line ending so opens a block or goes on to the next
+_KEYWORDS = frozenset({"if", "for", "while", "return", "print", "not", "and", "or", "in", "elif", "with"})
+
+
+def _is_code(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and not stripped.startswith(("#", "//", '"""', "'''", "@"))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _body_indices(lines: list[str]) -> list[int]:
+    """Lines after the signature that are code (never the first line, which names the function)."""
+    return [i for i in range(1, len(lines)) if _is_code(lines[i])]
+
+
+def swap_operator(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
+    """Flip one comparison, arithmetic or boolean operator."""
+    spots = [(i, op) for i in _body_indices(lines) for op in _OPERATOR_SWAPS if op in lines[i]]
+    if not spots:
+        return None
+    index, operator = rng.choice(spots)
+    broken = list(lines)
+    broken[index] = lines[index].replace(operator, _OPERATOR_SWAPS[operator], 1)
+    return broken
+
+
+def off_by_one(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
+    """Add one to one integer literal."""
+    spots = [(i, m) for i in _body_indices(lines) for m in _NUMBER.finditer(lines[i])]
+    if not spots:
+        return None
+    index, match = rng.choice(spots)
+    line = lines[index]
+    broken = list(lines)
+    broken[index] = f"{line[: match.start()]}{int(match.group(1)) + 1}{line[match.end() :]}"
+    return broken
+
+
+def remove_line(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
+    """Drop one simple statement: never a block opener (it would orphan its block) nor a lone line."""
+    body = _body_indices(lines)
+    spots = []
+    for at, i in enumerate(body):
+        stripped = lines[i].strip()
+        opens = at + 1 < len(body) and _indent(lines[body[at + 1]]) > _indent(lines[i])  # (comment after ':')
+        if opens or stripped.endswith(_CONTINUED) or stripped.startswith((")", "]", "}")):
+            continue
+        # a neighbour at the same indent is in the same block, so the block keeps a statement
+        neighbours = [body[j] for j in (at - 1, at + 1) if 0 <= j < len(body)]
+        if any(_indent(lines[j]) == _indent(lines[i]) for j in neighbours):
+            spots.append(i)
+    if not spots:
+        return None
+    index = rng.choice(spots)
+    return lines[:index] + lines[index + 1 :]
+
+
+def rename_call(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
+    """Call another function of the same file instead of the one meant (a plausible wrong name)."""
+    spots = [
+        (i, m)
+        for i in _body_indices(lines)
+        for m in _CALL.finditer(lines[i])
+        if m.group(1) not in _KEYWORDS and any(n != m.group(1) for n in names)
+    ]
+    if not spots:
+        return None
+    index, match = rng.choice(spots)
+    other = rng.choice([n for n in names if n != match.group(1)])
+    line = lines[index]
+    broken = list(lines)
+    broken[index] = f"{line[: match.start(1)]}{other}{line[match.end(1) :]}"
+    return broken
+
+
+BREAKERS: dict[str, Breaker] = {
+    "swap_operator": swap_operator,
+    "off_by_one": off_by_one,
+    "remove_line": remove_line,
+    "rename_call": rename_call,
+}
+
+
+def break_function(
+    lines: list[str], rng: random.Random, names: Sequence[str]
+) -> tuple[str, list[str]] | None:
+    """Break the function one way, tried in a seeded random order; (kind, broken lines) or None."""
+    kinds = sorted(BREAKERS)
+    rng.shuffle(kinds)
+    for kind in kinds:
+        broken = BREAKERS[kind](lines, rng, names)
+        if broken is not None and broken != lines:
+            return kind, broken
+    return None
