@@ -60,6 +60,8 @@ class ModelConfig(_Section):
     """Retries on connection errors, 429/5xx and streams that drop before any content."""
     temperature: Annotated[float, Ge(0), Le(2)] = 0.0
     """Sampling temperature; 0 keeps runs reproducible."""
+    seed: int | None = None
+    """Sampling seed sent with each request (llama.cpp and vLLM honour it); unset lets the server choose."""
     max_tokens: Annotated[int, Gt(0)] = 2048
     """Most tokens one reply may have."""
     constrain: bool = True

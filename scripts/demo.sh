@@ -16,9 +16,21 @@ git -C "$work" init -q -b main
 git -C "$work" add -A
 git -C "$work" -c user.name=demo -c user.email=demo@lingcode.invalid commit -qm "calc: a failing test"
 echo "demo repository: $work" >&2
+cat >&2 <<'NOTE'
+demo: this runs on the embedded default, an untuned Gemma 3 270M base model. It shows the machinery end to
+demo: end (context, constrained edits, tests, the loop) but it rarely fixes anything, this bug included
+demo: (benchmarks/RESULTS.md, "Demo pass rate"). For real fixes point lingcode at a real coding model:
+demo:   lingcode run "..." --model-url http://HOST:PORT/v1 --model NAME
+demo: or set [model] base_url / model in ~/.config/lingcode/config.toml (README, "Use a real model").
+NOTE
+
+# DEMO_SEED / DEMO_TEMPERATURE sample other replies (benchmarks/RESULTS.md measures the pass rate over seeds)
+settings=()
+[ -n "${DEMO_SEED:-}" ] && settings+=(-c "model.seed=$DEMO_SEED")
+[ -n "${DEMO_TEMPERATURE:-}" ] && settings+=(-c "model.temperature=$DEMO_TEMPERATURE")
 
 set +e
-"$lingcode" run "Fix the bug that makes test_average in test_calc.py fail." \
+"$lingcode" "${settings[@]}" run "Fix the bug that makes test_average in test_calc.py fail." \
     --root "$work" --test-cmd "$(dirname "$lingcode")/python -m pytest -q" --max-iterations "${DEMO_ITERATIONS:-2}" \
     --output-format json "$@"
 rc=$?

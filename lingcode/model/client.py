@@ -134,6 +134,8 @@ class ModelClient:
             "max_tokens": max_tokens or self.config.max_tokens,
             "stream": stream,
         }
+        if self.config.seed is not None:
+            body["seed"] = self.config.seed
         if stream:
             body["stream_options"] = {"include_usage": True}
         if constraint is not None:

@@ -40,6 +40,13 @@ def test_non_streaming_reply_and_the_request_it_sent() -> None:
     ]
 
 
+def test_a_configured_seed_goes_out_with_each_request() -> None:
+    with scripted_client(["one", "two"], fast_config(seed=7)) as (server, client):
+        client.complete(MESSAGES)
+        client.complete(MESSAGES, on_delta=lambda _: None)
+    assert [r["seed"] for r in server.requests] == [7, 7]
+
+
 def test_streaming_delivers_deltas_and_asks_for_usage() -> None:
     with scripted_client(["Hello there, world."]) as (server, client):
         deltas: list[str] = []

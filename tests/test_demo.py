@@ -1,0 +1,34 @@
+"""scripts/demo.sh (the README's first command) end to end, the scripted server standing in for the model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from lingcode.model.scripted import ScriptedServer
+
+DEMO = Path(__file__).resolve().parents[1] / "scripts" / "demo.sh"
+LINGCODE = Path(sys.executable).with_name("lingcode")
+
+
+def _demo(url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(DEMO), "--model-url", url],
+        env={**os.environ, "LINGCODE": str(LINGCODE), "DEMO_ITERATIONS": "1", **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_demo_says_plainly_what_the_untuned_model_can_do_and_sends_the_seed() -> None:
+    with ScriptedServer(["I am not sure what to change."] * 8) as server:
+        done = _demo(server.base_url, DEMO_SEED="3", DEMO_TEMPERATURE="0.8")
+    assert done.returncode == 0, done.stderr  # a clean end: lingcode ran, the model fixed nothing
+    assert "rarely fixes anything" in done.stderr
+    assert "--model-url" in done.stderr  # how to point it at a real model
+    assert "did not fix the bug" in done.stderr
+    assert server.requests and all(r["seed"] == 3 and r["temperature"] == 0.8 for r in server.requests)
