@@ -71,7 +71,13 @@ def _result(finding: Finding, rule_index: int, read_file: ReadFile | None) -> di
         "level": _LEVELS[finding.severity],
         "message": {"text": finding.message},
         "locations": [
-            {"physicalLocation": {"artifactLocation": location, "region": {"startLine": finding.line}}}
+            # code scanning rejects a region line below 1 (a model may answer "line 0" for a whole file)
+            {
+                "physicalLocation": {
+                    "artifactLocation": location,
+                    "region": {"startLine": max(1, finding.line)},
+                }
+            }
         ],
         # lets code scanning recognise the same finding across runs even when lines move
         "partialFingerprints": {"lingcodeFinding/v1": _fingerprint(finding)},

@@ -73,3 +73,30 @@ def test_the_schema_rejects_a_broken_log(validator: jsonschema.protocols.Validat
     log["runs"][0]["results"][0]["level"] = "fatal"
     with pytest.raises(jsonschema.ValidationError):
         validator.validate(log)
+
+
+def test_what_github_code_scanning_requires(validator: jsonschema.protocols.Validator) -> None:
+    findings = [
+        Finding("calc.py", 0, "error", "whole file: no tests"),  # line 0 from a model still makes line 1
+        Finding("pkg/sub dir/ü.py", 3, "warning", "shadowed name"),
+        Finding("calc.py", 2, "info", "naming"),
+    ]
+    log = sarif_of(findings)
+    validator.validate(log)
+    (run,) = log["runs"]
+    driver = run["tool"]["driver"]
+    assert driver["name"] == "lingcode" and driver["rules"]
+    rule_ids = [rule["id"] for rule in driver["rules"]]
+    assert len(set(rule_ids)) == len(rule_ids)
+    fingerprints = set()
+    for result in run["results"]:
+        assert rule_ids[result["ruleIndex"]] == result["ruleId"]
+        assert result["partialFingerprints"] and all(result["partialFingerprints"].values())
+        fingerprints.add(tuple(result["partialFingerprints"].items()))
+        (location,) = result["locations"]
+        artifact = location["physicalLocation"]["artifactLocation"]
+        assert artifact["uriBaseId"] in run["originalUriBaseIds"]
+        assert not artifact["uri"].startswith(("/", "file:")) and ".." not in artifact["uri"].split("/")
+        region = location["physicalLocation"]["region"]
+        assert region["startLine"] >= 1 and region.get("startColumn", 1) >= 1
+    assert len(fingerprints) == len(findings)  # distinct findings stay distinct across runs
