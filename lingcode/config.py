@@ -138,7 +138,9 @@ class LoopConfig(_Section):
     wall_time: Annotated[float, Gt(0)] = 1800.0
     """Seconds the whole run may take."""
     test_cmd: str | None = None
-    """The check command; unset detects pytest, npm test, go test, cargo test, ..."""
+    """The check command; unset detects it (pytest, npm, cargo, go, Maven, Gradle, CMake, ...)."""
+    no_test: bool = False
+    """Run no tests: edits are applied untested and `run` ends `applied` (exit 0), not `no_test_command`."""
     test_timeout: Annotated[float, Gt(0)] = 300.0
     """Seconds one check run may take before its whole process group is killed."""
     auto_apply: bool = True

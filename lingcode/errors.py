@@ -6,7 +6,8 @@ Exit codes (documented in the README):
     2   usage or configuration error
     3   model server unavailable
     4   edits rejected (nothing was changed)
-    5   a limit was reached (iterations, tokens, wall time, repeated edit or failure)
+    5   a limit was reached (tokens, wall time, repeated edit or failure; iterations with nothing applied)
+    6   the tests could not run (no test command found, a missing toolchain, a failed download or configure)
     70  internal error (a bug in lingcode; --verbose shows the traceback)
     124 timeout
     130 interrupted (Ctrl-C)
@@ -26,6 +27,7 @@ class ExitCode(IntEnum):
     MODEL_UNAVAILABLE = 3
     EDITS_REJECTED = 4
     LIMIT_REACHED = 5
+    TESTS_CANNOT_RUN = 6
     INTERNAL = 70
     TIMEOUT = 124
     INTERRUPTED = 130

@@ -16,6 +16,11 @@ from lingcode.errors import UsageError
 @root_option
 @model_options
 @click.option("--test-cmd", default=None, help="Check command (default: detected: pytest, npm test, ...).")
+@click.option(
+    "--no-test",
+    is_flag=True,
+    help="Run no tests: apply the edits untested and exit 0 (otherwise no test command found is exit 6).",
+)
 @click.option("--max-iterations", type=click.IntRange(min=1), default=None, help="Edit-and-test rounds.")
 @click.option(
     "--output-format", type=click.Choice(["text", "json", "stream-json"]), default="text", show_default=True
@@ -43,6 +48,7 @@ def command(
     model_url: str | None,
     model_name: str | None,
     test_cmd: str | None,
+    no_test: bool,
     max_iterations: int | None,
     output_format: str,
     patch_out: Path | None,
@@ -50,7 +56,8 @@ def command(
     commit: bool,
     no_constrain: bool,
 ) -> int:
-    """Fix TASK in the repository (exit: 0 pass, 1 fail, 2 usage, 3 no model, 4 rejected, 5 limit, 124 time).
+    """Fix TASK in the repository (exit: 0 pass, 1 tests fail, 2 usage, 3 no model, 4 rejected, 5 limit,
+    6 tests cannot run, 124 time).
 
     TASK `-` reads the task from stdin; otherwise stdin is never read.
     """
@@ -60,11 +67,14 @@ def command(
         task = sys.stdin.read()
     if not task.strip():
         raise UsageError("the task is empty")
+    if no_test and test_cmd:
+        raise UsageError("--no-test and --test-cmd cannot be used together")
     path = resolve_root(root)
     flags = {
         "model.base_url": model_url,
         "model.model": model_name,
         "loop.test_cmd": test_cmd,
+        "loop.no_test": True if no_test else None,
         "loop.max_iterations": max_iterations,
         "model.constrain": False if no_constrain else None,
     }

@@ -22,6 +22,7 @@ from lingcode.loop.outcomes import (
     Cancelled,
     IterationLimit,
     ModelDown,
+    NoTestCommand,
     Passed,
     Proposed,
     Rejected,
@@ -29,6 +30,8 @@ from lingcode.loop.outcomes import (
     RunEnded,
     RunResult,
     StillFailing,
+    TestsCannotRun,
+    TestsFailed,
     Unparseable,
     WallTime,
     usage_json,
@@ -38,6 +41,7 @@ from lingcode.loop.workspace import Workspace
 
 if TYPE_CHECKING:
     from lingcode.edit import ApplyResult, Edit
+    from lingcode.loop.checks import CheckResult
     from lingcode.model import ModelClient
 
 __all__ = ["Agent"]
@@ -56,9 +60,12 @@ class Agent:
         no_apply: bool = False,
         log: bool = True,
         checkpoint: Checkpoint | None = None,
+        require_tests: bool = False,
     ) -> None:
         self.config, self.model, self.root, self.sink = config, model, root.resolve(), sink
         self.no_apply, self.log = no_apply, log
+        self.require_tests = require_tests
+        """End `no_test_command` (exit 6) rather than apply edits untested when no test command is found."""
         self.tests_passed: bool | None = None
         self.last_rejected = False
         self.proposed_diff = ""
@@ -114,11 +121,13 @@ class Agent:
         """The byte-stable prefix: the system prompt, then context and task (with failing tests, if any)."""
         ws = self.ws
         ws.note_task(task)
+        self._tests_can_run()
         ws.say("system", ws.system_prompt())
         failing = ""
         if self.config.loop.check_first and ws.test_cmd:
             first = ws.check((), self.limits.remaining_time(), cancel)
             if first is not None and not first.passed:
+                self._environment_ok(first)
                 failing = ws.failure_text(first)[0]
         # the failing output names files and functions: it helps the ranking find the code to fix
         context = ws.build_context(
@@ -129,6 +138,28 @@ class Agent:
         ws.user(
             "task", context=context.text, task=task, check_output=failing, check_command=ws.test_cmd or ""
         )
+
+    def _tests_can_run(self) -> None:
+        """Say which test command runs and why; end the run before any model call when none can."""
+        ws, plan = self.ws, self.ws.test_plan
+        if plan is None:
+            if self.require_tests and not self.no_apply and not self.config.loop.no_test:
+                raise NoTestCommand(
+                    "no test command found (looked for pytest, package.json, Cargo.toml, go.mod, pom.xml, "
+                    "Gradle, .NET, CMake, Meson, Ruby and Makefile test targets): give --test-cmd CMD, "
+                    "or --no-test to apply edits untested"
+                )
+            return
+        ws.notice(f"tests: {plan.command} ({plan.reason})")
+        problem = ws.preflight()
+        if problem is not None:
+            raise TestsCannotRun(problem)
+
+    def _environment_ok(self, check: CheckResult) -> None:
+        """A failed check that the environment caused ends the run: an edit cannot install a toolchain."""
+        problem = self.ws.cannot_run(check)
+        if problem is not None:
+            raise TestsCannotRun(problem)
 
     def _read(self, text: str, truncated: bool = False) -> list[Edit] | None:
         """The reply's edits; None after sending back a format error or the context it asked for."""
@@ -169,10 +200,15 @@ class Agent:
         ws, limits = self.ws, self.limits
         check = ws.check(result.changed_paths, limits.remaining_time(), cancel)
         if check is None:
-            raise Applied("edits applied; no test command found (set one with --test-cmd)")
-        self.tests_passed = check.passed
+            untested = (
+                "--no-test" if self.config.loop.no_test else "no test command found; set one with --test-cmd"
+            )
+            raise Applied(f"edits applied, not tested ({untested})")
         if check.passed:
+            self.tests_passed = True
             raise Passed(f"the checks pass after {limits.iterations} round(s) of edits")
+        self._environment_ok(check)
+        self.tests_passed = False
         limits.failure(check.output)
         limits.next_round()
         output, trimmed = ws.failure_text(check)
@@ -212,6 +248,8 @@ class Agent:
             log_path=str(ws.log.path) if ws is not None and ws.log is not None else None,
             turns=tuple(ws.turns) if ws is not None else (),
             context_requests=dict(self.context_requests),
+            limit=end.limit,
+            test_command=ws.test_plan.to_json() if ws is not None and ws.test_plan is not None else None,
         )
         if ws is not None:
             self.checkpoint = ws.checkpoint
@@ -252,6 +290,8 @@ class Agent:
 
     def _settle(self, end: RunEnded, changed: tuple[str, ...]) -> RunEnded:
         """Name the ending by its effect: still failing after edits, or rejected with nothing changed."""
+        if isinstance(end, IterationLimit) and self.tests_passed is False and changed:
+            return TestsFailed(f"the checks still fail after {self.limits.iterations} round(s) of edits")
         if isinstance(end, Unparseable) and changed and self.tests_passed is False:
             return StillFailing(f"the checks still fail and the model stopped sending edits ({end.message})")
         if (

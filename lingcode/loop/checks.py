@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from lingcode.loop.testcmd import detect_test_command
 
 __all__ = [
     "CheckResult",
@@ -63,58 +62,6 @@ def clean_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
     """A copy of the environment without variables whose names look like they hold secrets."""
     env = dict(os.environ if environ is None else environ)
     return {name: value for name, value in env.items() if not _SECRET_NAME.search(name)}
-
-
-def detect_test_command(root: Path) -> str | None:
-    """Guess the project's test command from its files; None when nothing is recognisable."""
-    if _is_python_project(root):
-        return _pytest_for(root)
-    package = root / "package.json"
-    if package.is_file() and _has_npm_test(package):
-        return "npm test --silent"
-    simple = {"go.mod": "go test ./...", "Cargo.toml": "cargo test", "pom.xml": "mvn -q test"}
-    for name, command in simple.items():
-        if (root / name).is_file():
-            return command
-    if (root / "gradlew").is_file():
-        return "./gradlew test"
-    makefile = root / "Makefile"
-    if makefile.is_file() and re.search(r"^test:", makefile.read_text(errors="replace"), re.MULTILINE):
-        return "make test"
-    return None
-
-
-def _is_python_project(root: Path) -> bool:
-    markers = ("pytest.ini", "conftest.py", "tox.ini")
-    if any((root / m).is_file() for m in markers):
-        return True
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file() and "pytest" in pyproject.read_text(errors="replace"):
-        return True
-    tests = root / "tests"
-    if tests.is_dir() and any(tests.glob("test_*.py")):
-        return True
-    return any(root.glob("test_*.py")) or any(root.glob("*_test.py"))
-
-
-def _pytest_for(root: Path) -> str:
-    # the project's own virtual environment has its dependencies; then a pytest on PATH; then lingcode's own
-    for venv in (".venv", "venv"):
-        candidate = root / venv / "bin" / "python"
-        if candidate.is_file():
-            return f"{shlex.quote(str(candidate))} -m pytest -q"
-    if shutil.which("pytest"):
-        return "pytest -q"
-    return f"{shlex.quote(sys.executable or 'python3')} -m pytest -q"
-
-
-def _has_npm_test(package: Path) -> bool:
-    try:
-        scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts", {})
-    except (OSError, ValueError, AttributeError):
-        return False
-    test = scripts.get("test") if isinstance(scripts, dict) else None
-    return isinstance(test, str) and "no test specified" not in test
 
 
 def can_narrow(command: str) -> bool:

@@ -17,6 +17,7 @@ __all__ = [
     "Cancelled",
     "IterationLimit",
     "ModelDown",
+    "NoTestCommand",
     "Passed",
     "Proposed",
     "Rejected",
@@ -25,6 +26,8 @@ __all__ = [
     "RunEnded",
     "RunResult",
     "StillFailing",
+    "TestsCannotRun",
+    "TestsFailed",
     "TokenLimit",
     "Unparseable",
     "WallTime",
@@ -36,6 +39,8 @@ class RunEnded(Exception):
 
     status = "ended"
     exit_code = ExitCode.FAILED
+    limit: str | None = None
+    """Which limit ended the run: iterations, tokens, wall_time, repeated_edit or repeated_failure."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -66,6 +71,24 @@ class StillFailing(RunEnded):
     status, exit_code = "failed", ExitCode.FAILED
 
 
+class TestsFailed(RunEnded):
+    """The edit-and-test rounds ran out with the checks still failing."""
+
+    status, exit_code, limit = "tests_failed", ExitCode.FAILED, "iterations"
+
+
+class TestsCannotRun(RunEnded):
+    """The test command cannot run here (a missing program, a failed download or configure)."""
+
+    status, exit_code = "test_env_error", ExitCode.TESTS_CANNOT_RUN
+
+
+class NoTestCommand(RunEnded):
+    """No test command was found or given, and `run` was not told to apply edits untested (--no-test)."""
+
+    status, exit_code = "no_test_command", ExitCode.TESTS_CANNOT_RUN
+
+
 class Unparseable(RunEnded):
     """The model's replies could not be read as edits, several times in a row."""
 
@@ -81,31 +104,31 @@ class Rejected(RunEnded):
 class IterationLimit(RunEnded):
     """The edit-and-test rounds ran out."""
 
-    status, exit_code = "limit_iterations", ExitCode.LIMIT_REACHED
+    status, exit_code, limit = "limit_iterations", ExitCode.LIMIT_REACHED, "iterations"
 
 
 class TokenLimit(RunEnded):
     """The run used its token budget."""
 
-    status, exit_code = "limit_tokens", ExitCode.LIMIT_REACHED
+    status, exit_code, limit = "limit_tokens", ExitCode.LIMIT_REACHED, "tokens"
 
 
 class RepeatedEdit(RunEnded):
     """The model sent the same edit several times in a row."""
 
-    status, exit_code = "repeated_edit", ExitCode.LIMIT_REACHED
+    status, exit_code, limit = "repeated_edit", ExitCode.LIMIT_REACHED, "repeated_edit"
 
 
 class RepeatedFailure(RunEnded):
     """The checks failed the same way several times in a row."""
 
-    status, exit_code = "repeated_failure", ExitCode.LIMIT_REACHED
+    status, exit_code, limit = "repeated_failure", ExitCode.LIMIT_REACHED, "repeated_failure"
 
 
 class WallTime(RunEnded):
     """The run took longer than its wall-time limit."""
 
-    status, exit_code = "timeout", ExitCode.TIMEOUT
+    status, exit_code, limit = "timeout", ExitCode.TIMEOUT, "wall_time"
 
 
 class ModelDown(RunEnded):
@@ -137,12 +160,17 @@ class RunResult:
     turns: tuple[dict[str, Any], ...] = ()
     context_requests: dict[str, int] = field(default_factory=dict)
     """Requests for more context the model made, by kind (file, lines, symbol, callers, search, ...)."""
+    limit: str | None = None
+    """The limit that ended the run (see RunEnded.limit); None when none did."""
+    test_command: dict[str, Any] | None = None
+    """The test command used and why it was chosen (TestPlan.to_json()); None when none ran."""
 
     def to_json(self) -> dict[str, Any]:
         """The result as plain JSON-ready data."""
         return {
             "status": self.status,
             "exit_code": self.exit_code,
+            "limit": self.limit,
             "message": self.message,
             "iterations": self.iterations,
             "tests_passed": self.tests_passed,
@@ -155,6 +183,7 @@ class RunResult:
             "timings": dict(self.timings),
             "turns": [dict(t) for t in self.turns],
             "context_requests": dict(self.context_requests),
+            "test_command": self.test_command,
             "log": self.log_path,
             "diff": self.diff,
         }

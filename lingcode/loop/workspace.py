@@ -28,16 +28,11 @@ from lingcode.events import (
 )
 from lingcode.loop.changes import Changes
 from lingcode.loop.checkpoint import Checkpoint, create_checkpoint
-from lingcode.loop.checks import (
-    CheckResult,
-    can_narrow,
-    detect_test_command,
-    related_command,
-    run_check,
-    trim_output,
-)
+from lingcode.loop.checks import CheckResult, can_narrow, related_command, run_check, trim_output
 from lingcode.loop.outcomes import Cancelled, usage_json
 from lingcode.loop.stream import ReasoningStream
+from lingcode.loop.testcmd import plan_for
+from lingcode.loop.testenv import cannot_run, preflight, setup_failed
 from lingcode.loop.trajectory import RunLog
 from lingcode.prompts import project_instructions, render
 
@@ -75,7 +70,9 @@ class Workspace:
         self.log = RunLog(self.root) if log else None
         self.checkpoint: Checkpoint | None = None
         self.changes = Changes(self.root)
-        self.test_cmd = config.loop.test_cmd or detect_test_command(self.root)
+        self.test_plan = plan_for(config.loop, self.root)
+        self.test_cmd = self.test_plan.command if self.test_plan is not None else None
+        self._set_up = False
         self.timings: dict[str, float] = {"model_s": 0.0, "checks_s": 0.0, "context_s": 0.0}
         self.turns: list[dict[str, Any]] = []
         self._related_cache: dict[frozenset[str], list[str]] = {}
@@ -272,6 +269,12 @@ class Workspace:
         """Run the tests related to `changed` first, then the full command; None when there is no command."""
         if not self.test_cmd:
             return None
+        plan = self.test_plan
+        if plan is not None and plan.setup and not self._set_up:
+            configured = self._run(plan.setup, timeout, cancel)
+            if not configured.passed:
+                return configured
+            self._set_up = True
         narrowed = None
         if changed and can_narrow(self.test_cmd):
             narrowed = related_command(self.test_cmd, self._related(changed))
@@ -322,6 +325,20 @@ class Workspace:
         if result.cancelled:
             raise Cancelled("stopped by the user")
         return result
+
+    def cannot_run(self, result: CheckResult) -> str | None:
+        """Why the tests could not run at all (before any model call, or from a check's result); None if
+        they can: a missing program, a failed setup or download is not something an edit fixes."""
+        plan = self.test_plan
+        if plan is None:
+            return None
+        if plan.setup and not self._set_up and result.command == plan.setup:
+            return setup_failed(plan, result)
+        return cannot_run(plan, result)
+
+    def preflight(self) -> str | None:
+        """Why the test command cannot start here (a program it needs is missing); None when it may."""
+        return preflight(self.test_plan) if self.test_plan is not None else None
 
     def failure_text(self, result: CheckResult) -> tuple[str, bool]:
         """The failing output as the model sees it: head and tail, with a note when the run was killed."""

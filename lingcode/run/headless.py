@@ -62,7 +62,8 @@ def run_headless(
         result = _unavailable(exc)
     else:
         with model:
-            result = Agent(config, model, root, progress, no_apply=no_apply).run(task)
+            agent = Agent(config, model, root, progress, no_apply=no_apply, require_tests=True)
+            result = agent.run(task)
             if commit and result.exit_code == ExitCode.OK and result.files_changed:
                 result = _commit(model, root, task, result, progress)
     if patch_out is not None:

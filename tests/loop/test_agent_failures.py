@@ -81,7 +81,7 @@ def test_hanging_check_is_killed_with_its_whole_process_group(
     with ScriptedServer([FIX]) as server:
         result = run_agent(root, server.base_url, events, config)
     assert time.monotonic() - started < 30
-    assert (result.status, result.exit_code) == ("limit_iterations", 5)
+    assert (result.status, result.exit_code, result.limit) == ("tests_failed", 1, "iterations")
     finished = [e for e in events if isinstance(e, CheckFinished)]
     assert finished and finished[-1].timed_out
     assert _gone(int(pidfile.read_text()))
@@ -125,7 +125,7 @@ def test_iteration_limit(make_repo: GitRepoFactory) -> None:
     root = make_repo(FILES)
     with ScriptedServer([WRONG_FIX]) as server:
         result = run_agent(root, server.base_url, config=make_config(max_iterations=1))
-    assert (result.status, result.exit_code, result.iterations) == ("limit_iterations", 5, 1)
+    assert (result.status, result.exit_code, result.iterations) == ("tests_failed", 1, 1)
     assert result.tests_passed is False
     assert result.files_changed == ("calc.py",)  # kept for inspection; `lingcode undo` reverts it
 
@@ -215,7 +215,7 @@ def test_old_turns_are_dropped_before_the_window_overflows(make_repo: GitRepoFac
     with ScriptedServer(script, context_window=4000) as server:
         result = run_agent(root, server.base_url, events, config)
         first, last = server.requests[0]["messages"], server.requests[-1]["messages"]
-    assert result.status == "limit_iterations"
+    assert result.status == "tests_failed"
     assert last[:2] == first[:2]  # system prompt and task stay
     assert [m["role"] for m in last] == ["system", "user", "assistant", "user"]
     assert sum(len(m["content"]) for m in last) // 3 < 4000 - 300

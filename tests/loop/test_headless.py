@@ -74,7 +74,7 @@ def test_no_apply_writes_a_patch_that_git_applies(
 @pytest.mark.parametrize(
     ("script", "extra", "code", "status"),
     [
-        ([WRONG_FIX], ("--max-iterations", "1"), 5, "limit_iterations"),
+        ([WRONG_FIX], ("--max-iterations", "1"), 1, "tests_failed"),
         ([NOT_FOUND] * 3, (), 4, "rejected"),
     ],
 )
@@ -172,7 +172,7 @@ def test_export_sft_writes_only_successful_runs(
 ) -> None:
     root = make_repo(FILES)
     with ScriptedServer([WRONG_FIX, FIX]) as server:
-        assert run_cli(_run(root, server.base_url, "--max-iterations", "1")) == 5
+        assert run_cli(_run(root, server.base_url, "--max-iterations", "1")) == 1
     git(root, "checkout", "calc.py")
     with ScriptedServer([FIX]) as server:
         assert run_cli(_run(root, server.base_url)) == 0
