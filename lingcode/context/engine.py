@@ -26,6 +26,7 @@ from lingcode.context.tokens import BYTES_PER_TOKEN, counter
 
 if TYPE_CHECKING:
     from lingcode.context.rank import Ranked
+    from lingcode.context.render import Shown
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Context:
     budget: int
     excerpted: list[str] = field(default_factory=list)
     """Included files too large to send whole, sent as excerpts of the parts matching the task."""
+    shown: dict[str, Shown] = field(default_factory=dict)
+    """Per path in the text, what of it the model is shown (whole, excerpt lines, map symbols)."""
 
 
 @dataclass
@@ -206,7 +209,7 @@ def render_context(
         RankedFile(records[r.index].path, round(r.score, 6), records[r.index].path in out.full, r.reason)
         for r in ranked
     ]
-    return Context(files, out.text, out.tokens, budget, sorted(out.excerpted))
+    return Context(files, out.text, out.tokens, budget, sorted(out.excerpted), out.shown)
 
 
 def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progress: bool = False) -> str:

@@ -9,12 +9,22 @@ ones go in verbatim, in file order, each under the signature lines of the classe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lingcode.context.index import Def
 from lingcode.context.terms import terms
 from lingcode.context.tokens import TokenCounter
 
 _MIN_SCORE = 2.0
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    """An excerpt's text and what it holds: 1-based inclusive line ranges and the definitions chosen."""
+
+    text: str
+    lines: list[tuple[int, int]]
+    symbols: list[str]
 
 
 def _leaves(defs: Sequence[Def]) -> list[Def]:
@@ -43,6 +53,19 @@ def excerpt(
     count: TokenCounter,
 ) -> str | None:
     """A fenced excerpt of `text` within `room` tokens, or None when nothing in it matches the task."""
+    found = excerpt_of(path, text, defs, task, room, count)
+    return found.text if found is not None else None
+
+
+def excerpt_of(
+    path: str,
+    text: str,
+    defs: Sequence[Def],
+    task: str,
+    room: int,
+    count: TokenCounter,
+) -> Excerpt | None:
+    """The excerpt (see `excerpt`) with the line ranges and definition names it holds."""
     if not defs or not task:
         return None
     lines = text.splitlines(keepends=True)
@@ -68,15 +91,29 @@ def excerpt(
     # the per-definition costs leave out the enclosing class lines and elision marks: when the assembled
     # text is still over, drop the weakest definitions (chosen best first) until it fits
     while chosen:
-        result = _assemble(head, tail, lines, defs, chosen)
+        result, shown = _assemble(head, tail, lines, defs, chosen)
         if count(result) <= room:
-            return result
+            return Excerpt(result, _ranges(shown), [unit[0] for unit in sorted(chosen, key=lambda d: d[2])])
         chosen.pop()
     return None
 
 
-def _assemble(head: str, tail: str, lines: list[str], defs: Sequence[Def], chosen: Sequence[Def]) -> str:
-    """The chosen definitions verbatim in file order, under their enclosing classes' signature lines."""
+def _ranges(numbers: set[int]) -> list[tuple[int, int]]:
+    """0-based line numbers as 1-based inclusive (first, last) runs."""
+    runs: list[tuple[int, int]] = []
+    for number in sorted(numbers):
+        if runs and runs[-1][1] == number:
+            runs[-1] = (runs[-1][0], number + 1)
+        else:
+            runs.append((number + 1, number + 1))
+    return runs
+
+
+def _assemble(
+    head: str, tail: str, lines: list[str], defs: Sequence[Def], chosen: Sequence[Def]
+) -> tuple[str, set[int]]:
+    """The chosen definitions verbatim in file order, under their enclosing classes' signature lines,
+    and the 0-based numbers of the lines shown."""
     shown: set[int] = set()
     for unit in chosen:
         shown.update(range(unit[2] - 1, unit[3]))
@@ -92,4 +129,4 @@ def _assemble(head: str, tail: str, lines: list[str], defs: Sequence[Def], chose
         previous = number
     if previous < len(lines) - 1:
         body.append("⋮\n")
-    return head + "".join(body) + tail
+    return head + "".join(body) + tail, shown

@@ -12,8 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lingcode.context.excerpt import excerpt
-from lingcode.context.index import FileRecord
+from lingcode.context.excerpt import excerpt_of
+from lingcode.context.index import Def, FileRecord
 from lingcode.context.secrets import redact
 from lingcode.context.tokens import TokenCounter, estimate_tokens
 from lingcode.errors import UsageError
@@ -27,6 +27,23 @@ _MAP_SHARE = 0.2  # of the budget kept for the map once full files are in
 _INDENT = {"method": "    ", "property": "    "}
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What of one file the model is shown: `whole`, an `excerpt`, its `map` entry, or only its `path`.
+
+    `lines` are 1-based inclusive ranges of the file's text that are in (whole files and excerpts);
+    `symbols` the definitions named (an excerpt's verbatim ones, a map entry's signatures).
+    """
+
+    kind: str
+    lines: list[tuple[int, int]] = field(default_factory=list)
+    symbols: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON form `lingcode context --json` prints per file."""
+        return {"shown": self.kind, "lines": [list(r) for r in self.lines], "symbols": self.symbols}
+
+
 @dataclass
 class Rendered:
     """The rendered text, its token count and which paths went in as full text."""
@@ -37,6 +54,8 @@ class Rendered:
     """Paths whose text is in: whole, or as an excerpt (those are also in `excerpted`)."""
     mapped: set[str]
     excerpted: set[str] = field(default_factory=set)
+    shown: dict[str, Shown] = field(default_factory=dict)
+    """Per path in the text, what of it is shown."""
 
 
 def shown(path: str) -> str:
@@ -50,15 +69,20 @@ def map_entry(record: FileRecord) -> str:
         note = f" ({record.status})" if record.status else ""
         return f"{shown(record.path)}{note}\n"
     lines = [f"{shown(record.path)}:"]
-    defs = record.definitions
-    if len(defs) > _MAX_DEFS:  # keep the outline: classes and top-level functions before methods
-        top = [d for d in defs if d[1] not in _INDENT]
-        defs = sorted((top + [d for d in defs if d[1] in _INDENT])[:_MAX_DEFS], key=lambda d: d[2])
-    for n, (_name, kind, _line, _end, signature) in enumerate(defs):
+    for n, (_name, kind, _line, _end, signature) in enumerate(_map_defs(record)):
         if n and kind not in _INDENT:
             lines.append("  ⋮")
         lines.append(f"{_INDENT.get(kind, '  ')}{signature}")
     return redact("\n".join(lines) + "\n")
+
+
+def _map_defs(record: FileRecord) -> list[Def]:
+    """The definitions a map entry lists: all, or the outline (classes and top-level functions first)."""
+    defs = list(record.definitions)
+    if len(defs) > _MAX_DEFS:
+        top = [d for d in defs if d[1] not in _INDENT]
+        defs = sorted((top + [d for d in defs if d[1] in _INDENT])[:_MAX_DEFS], key=lambda d: d[2])
+    return defs
 
 
 def full_entry(path: str, text: str) -> str:
@@ -86,13 +110,20 @@ def render(
     if exact:
         count = estimate_tokens
     room = budget - max(int(budget * _MAP_SHARE), count(MAP_HEADER) + count(FULL_HEADER))
-    full, excerpted = _fit_full(records, order[:full_limit], room, count, read, task)
+    full, seen = _fit_full(records, order[:full_limit], room, count, read, task)
     head = FULL_HEADER if full else ""
     used = sum(cost for _, _, cost in full) + count(head) + count(MAP_HEADER)
     names = {p for p, _, _ in full}
     pieces = _fit_map(records, [i for i in order if records[i].path not in names], budget - used, count)
     out = _assemble(head, full, pieces, budget, final_count, exact)
-    out.excerpted = excerpted & out.full
+    out.excerpted = {path for path in out.full if seen[path].kind == "excerpt"}
+    by_path = {rec.path: rec for rec in records}
+    out.shown = {path: seen[path] for path in out.full}
+    for path, entry in pieces:
+        if path in out.mapped:
+            listed = entry.endswith(":\n") or "\n  " in entry
+            symbols = [d[0] for d in _map_defs(by_path[path])] if listed else []
+            out.shown[path] = Shown("map" if listed else "path", symbols=symbols)
     return out
 
 
@@ -103,10 +134,10 @@ def _fit_full(
     count: TokenCounter,
     read: Callable[[str], str],
     task: str,
-) -> tuple[list[tuple[str, str, int]], set[str]]:
+) -> tuple[list[tuple[str, str, int]], dict[str, Shown]]:
     """The top files' full texts (or excerpts of the ones too large) that fit in `room` tokens."""
     full: list[tuple[str, str, int]] = []
-    excerpted: set[str] = set()
+    seen: dict[str, Shown] = {}
     used = 0
     for position, i in enumerate(order):
         rec = records[i]
@@ -118,18 +149,19 @@ def _fit_full(
             continue
         entry = full_entry(rec.path, text)
         cost = count(entry)
+        seen[rec.path] = Shown("whole", [(1, text.count("\n") + (not text.endswith("\n") and bool(text)))])
         if used + cost > room and position < _EXCERPT_CANDIDATES:
             # too large to send whole: send the parts the task points at, leaving room for the next files
             left = room - used
-            part = excerpt(rec.path, text, rec.definitions, task, max(left // 3, min(left, 1200)), count)
+            part = excerpt_of(rec.path, text, rec.definitions, task, max(left // 3, min(left, 1200)), count)
             if part is None:
                 continue
-            entry, cost = part, count(part)
-            excerpted.add(rec.path)
+            entry, cost = part.text, count(part.text)
+            seen[rec.path] = Shown("excerpt", part.lines, part.symbols)
         if used + cost <= room:
             full.append((rec.path, entry, cost))
             used += cost
-    return full, excerpted
+    return full, seen
 
 
 def _fit_map(

@@ -3,8 +3,9 @@
 A missing program, a toolchain or dependency download that fails, or a configure step that breaks is the
 environment's problem: the model cannot fix it by editing code, and asking it to only burns the edit budget.
 These checks read the exit status (126/127 are the shell's "cannot execute" and "not found") and the output's
-well-known markers of a failed download or a missing test runner. A compile error is not among them: the code
-may be what is wrong, so it goes back to the model like any failing test.
+well-known markers of a failed download, a missing system library or linker, or a missing test runner. A
+compile error in the project's own code is not among them: the code may be what is wrong (it is often what the
+user asked to fix), so it goes back to the model like any failing test.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from lingcode.loop.testcmd import TestPlan, missing_programs
 
 __all__ = ["cannot_run", "preflight", "setup_failed"]
 
-_NOT_FOUND = re.compile(r"(?:^|\s)([\w./+-]+): (?:\d+: )?(?:[\w./+-]+: )?(?:command )?not found", re.M)
+# "sh: 1: jest: not found", "bash: jest: command not found", "zsh: command not found: jest"
+_NOT_FOUND = re.compile(r"([\w./+-]+): (?:command )?not found|command not found: ([\w./+-]+)")
 _DOWNLOAD_FAILED = re.compile(
     "|".join(
         (
@@ -39,6 +41,8 @@ _DOWNLOAD_FAILED = re.compile(
 )
 _WRAPPER_DOWNLOAD = "Downloading https://services.gradle.org"
 _JAVA_NET = re.compile(r"java\.net\.\w+Exception|javax\.net\.ssl\.\w+Exception")
+# a system library or the linker itself missing: no edit to the project's code installs them
+_MISSING_TOOL = re.compile(r"\bld(?:\.\w+)?: cannot find -l[\w+.-]+|error: linker `[^`]+` not found")
 _NO_RUNNER = re.compile(r"No module named (?:pytest|tox|nox)\b|Cannot find module '(?:jest|mocha|vitest)")
 
 _INSTALL_HINT = {
@@ -86,13 +90,20 @@ def cannot_run(plan: TestPlan, result: CheckResult) -> str | None:
     output = result.output
     if result.returncode in (126, 127):
         found = _NOT_FOUND.search(output)
-        what = f"`{found.group(1)}` was not found" if found else "a program it runs could not be executed"
+        what = (
+            f"`{found.group(1) or found.group(2)}` was not found"
+            if found
+            else "a program it runs could not be executed"
+        )
         return f"the tests cannot run: {what} (exit {result.returncode}); {_hint(plan)}"
     if _WRAPPER_DOWNLOAD in output and _JAVA_NET.search(output):
         return f"the tests cannot run: the Gradle wrapper could not download Gradle; {_hint(plan)}"
     download = _DOWNLOAD_FAILED.search(output)
     if download:
         return f"the tests cannot run: a download failed ({download.group(0).strip()[:120]}); {_hint(plan)}"
+    tool = _MISSING_TOOL.search(output)
+    if tool:
+        return f"the tests cannot run: {tool.group(0)}; {_hint(plan)}"
     runner = _NO_RUNNER.search(output)
     if runner:
         return f"the tests cannot run: {runner.group(0)}; {_hint(plan)}"

@@ -77,7 +77,10 @@ def _commit(model: Any, root: Path, task: str, result: RunResult, progress: _Pro
         sha = commit_changes(root, result.files_changed, commit_message(model, root, task, result.diff))
     except LingcodeError as exc:
         progress.say(f"commit failed: {exc.message}")
-        return dataclasses.replace(result, exit_code=int(ExitCode.FAILED), message=f"{result.message}; {exc}")
+        message = f"{result.message}; the commit failed: {exc}"
+        return dataclasses.replace(
+            result, status="commit_failed", exit_code=int(ExitCode.FAILED), message=message
+        )
     progress.say(f"committed {sha[:12]}")
     return dataclasses.replace(result, message=f"{result.message}; committed {sha[:12]}")
 

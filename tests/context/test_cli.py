@@ -31,7 +31,7 @@ def test_context_json_contract(make_repo: GitRepoFactory, capsys: pytest.Capture
     out = capsys.readouterr().out
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["files", "tokens"]
+    assert list(data) == ["files", "tokens", "budget", "text"]
     assert isinstance(data["tokens"], int) and 0 < data["tokens"] <= 600
     paths = [f["path"] for f in data["files"]]
     assert sorted(paths) == sorted(
@@ -45,12 +45,60 @@ def test_context_json_contract(make_repo: GitRepoFactory, capsys: pytest.Capture
         ]
     )
     for entry in data["files"]:
-        assert list(entry) == ["path", "score", "included"]
+        assert list(entry) == ["path", "score", "included", "shown", "lines", "symbols"]
         assert isinstance(entry["included"], bool) and isinstance(entry["score"], float)
+        assert entry["shown"] in ("whole", "excerpt", "map", "path", None)
+        assert entry["included"] == (entry["shown"] in ("whole", "excerpt"))
     scores = [f["score"] for f in data["files"]]
     assert scores == sorted(scores, reverse=True)
     assert paths[0] in ("shop/pricing.py", "shop/cart.py")
     assert any(f["included"] for f in data["files"])
+
+
+def test_context_json_says_what_of_each_file_the_model_sees(
+    make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    filler = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n\n" for i in range(300))
+    target = "def compute_refund(order, policy):\n    refund = order.total * policy.rate\n    return refund\n"
+    small = "def tiny():\n    return 1\n"
+    root = make_repo(
+        {"big.py": filler + target + "\n\n" + filler.replace("helper_", "other_"), "small.py": small}
+    )
+    task = "compute_refund ignores the policy rate for the order"
+    assert run_cli(["context", task, "--root", str(root), "--json", "--budget", "1500"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    files = {f["path"]: f for f in data["files"]}
+    big = files["big.py"]
+    assert (big["shown"], big["symbols"]) == ("excerpt", ["compute_refund"])
+    start = filler.count("\n") + 1  # the line compute_refund's definition starts on
+    assert big["lines"] == [[start, start + 2]]
+    lines = (root / "big.py").read_text().splitlines()
+    assert lines[start - 1].startswith("def compute_refund")
+    assert target in data["text"]
+    assert files["small.py"]["shown"] in ("whole", "map")
+    if files["small.py"]["shown"] == "whole":
+        assert files["small.py"]["lines"] == [[1, 2]]
+    else:
+        assert files["small.py"]["symbols"] == ["tiny"]
+    assert run_cli(["context", task, "--root", str(root), "--json", "--no-text", "--budget", "1500"]) == 0
+    assert "text" not in json.loads(capsys.readouterr().out)
+
+
+def test_context_json_lists_map_symbols(
+    make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = mini_repo(make_repo)
+    assert (
+        run_cli(["context", "apply_discount in Cart.total", "--root", str(root), "--json", "--budget", "300"])
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    mapped = [f for f in data["files"] if f["shown"] == "map"]
+    assert mapped, data["files"]
+    for f in mapped:
+        assert f["symbols"] and f["lines"] == []
+        for name in f["symbols"]:
+            assert name in data["text"]
 
 
 def test_context_text_fits_the_budget(make_repo: GitRepoFactory, capsys: pytest.CaptureFixture[str]) -> None:

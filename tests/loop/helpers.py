@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,3 +104,14 @@ def run_agent(
 def user_messages(request: dict[str, Any]) -> list[str]:
     """The user messages of a recorded request body."""
     return [m["content"] for m in request["messages"] if m["role"] == "user"]
+
+
+RESULT_SCHEMA = Path(__file__).resolve().parents[2] / "lingcode" / "run" / "result.schema.json"
+
+
+def valid_result(data: dict[str, Any]) -> dict[str, Any]:
+    """`data`, checked against the schema of `run --output-format json` (raises if it breaks it)."""
+    import jsonschema
+
+    jsonschema.validate(data, json.loads(RESULT_SCHEMA.read_text(encoding="utf-8")))
+    return data

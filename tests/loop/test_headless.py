@@ -14,7 +14,7 @@ import pytest
 from lingcode.cli import run_cli
 from lingcode.model.scripted import ScriptedServer
 from tests.conftest import GIT_ENV, GitRepoFactory, git
-from tests.loop.helpers import CALC, FILES, FIX, NOT_FOUND, QUICK, WRONG_FIX
+from tests.loop.helpers import CALC, FILES, FIX, NOT_FOUND, QUICK, WRONG_FIX, valid_result
 
 
 def _run(root: Path, url: str, *extra: str) -> list[str]:
@@ -24,7 +24,7 @@ def _run(root: Path, url: str, *extra: str) -> list[str]:
 
 def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     out = capsys.readouterr().out.strip().splitlines()
-    data: dict[str, Any] = json.loads(out[-1])
+    data = valid_result(json.loads(out[-1]))
     return data
 
 

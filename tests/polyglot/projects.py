@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Exercise:
-    """A tiny project whose tests fail until `fix` is applied; `wrong` changes the code but not the verdict."""
+    """A tiny project whose tests fail until `fix` is applied; `wrong` changes the code, not the verdict."""
 
     name: str
     files: dict[str, str | bytes]
@@ -93,11 +93,35 @@ CPP = _exercise(
     "    return year % 4 == 0 && year % 100 != 0;",
 )
 
+MESON = _exercise(
+    "c-meson",
+    "meson",
+    {
+        "meson.build": (
+            "project('leap', 'c')\ntest('leap', executable('leap_test', 'leap_test.c', 'leap.c'))\n"
+        ),
+        "leap.h": "#pragma once\n\nint is_leap_year(int year);\n",
+        "leap.c": '#include "leap.h"\n\nint is_leap_year(int year) {\n    return year % 4 == 0;\n}\n',
+        "leap_test.c": (
+            '#include "leap.h"\n#include <stdio.h>\n\nint main(void) {\n    int failed = 0;\n'
+            '    if (is_leap_year(1900)) { puts("FAIL: 1900 is not a leap year"); ++failed; }\n'
+            '    if (!is_leap_year(2000)) { puts("FAIL: 2000 is a leap year"); ++failed; }\n'
+            "    return failed;\n}\n"
+        ),
+    },
+    "leap.c",
+    "    return year % 4 == 0;",
+    "    return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);",
+    "    return year % 4 == 0 && year % 100 != 0;",
+)
+
 JAVA_MAKE = _exercise(
     "java",
     "make",
     {
-        "Makefile": "test:\n\tjavac -d build src/Leap.java src/LeapTest.java && java -ea -cp build LeapTest\n",
+        "Makefile": (
+            "test:\n\tjavac -d build src/Leap.java src/LeapTest.java && java -ea -cp build LeapTest\n"
+        ),
         ".gitignore": "/build\n",
         "src/Leap.java": (
             "public class Leap {\n    public static boolean isLeap(int year) {\n"
@@ -125,7 +149,9 @@ PYTHON = _exercise(
             "from leap import is_leap_year\n\n\ndef test_century():\n    assert not is_leap_year(1900)\n\n\n"
             "def test_four_hundred():\n    assert is_leap_year(2000)\n"
         ),
-        "conftest.py": "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent))\n",
+        "conftest.py": (
+            "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).parent))\n"
+        ),
     },
     "leap.py",
     "    return year % 4 == 0",
