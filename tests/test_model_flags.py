@@ -106,6 +106,8 @@ def test_model_url_before_the_subcommand_applies_to_it(make_repo: GitRepoFactory
     with ScriptedServer([FIX]) as server:
         code = run_cli(
             [
+                "-c",
+                "model.base_url=http://127.0.0.1:9/v1",  # nothing listens: a lost flag fails fast
                 "--model-url",
                 server.base_url,
                 "--model",
@@ -164,6 +166,8 @@ def test_bare_lingcode_model_url_opens_the_session_on_that_server(make_repo: Git
                 sys.executable,
                 "-m",
                 "lingcode",
+                "-c",
+                "model.base_url=http://127.0.0.1:9/v1",  # nothing listens: a lost flag fails fast
                 "--model-url",
                 server.base_url,
                 "--model",
