@@ -29,13 +29,27 @@ def root_option(func: F) -> F:
     return option(func)
 
 
+# The per-invocation model settings, defined once: (flag, parameter name, config key, help). Every command
+# that talks to a model and the bare `lingcode` (the interactive session) take exactly these, so a user of
+# Aider or Codex can put them before or after the subcommand (tests/test_model_flags.py walks every command).
+MODEL_FLAGS: tuple[tuple[str, str, str, str], ...] = (
+    ("--model-url", "model_url", "model.base_url", "OpenAI-compatible base URL (…/v1)."),
+    ("--model", "model_name", "model.model", "Model name to request."),
+)
+
+
 def model_options(func: F) -> F:
-    """`--model-url` and `--model`: which server and model to use."""
+    """`--model-url` and `--model`: which server and model to use (the shared MODEL_FLAGS)."""
     import click
 
-    func = click.option("--model", "model_name", default=None, help="Model name to request.")(func)
-    func = click.option("--model-url", default=None, help="OpenAI-compatible base URL (…/v1).")(func)
+    for flag, param, _, help_text in reversed(MODEL_FLAGS):
+        func = click.option(flag, param, default=None, help=help_text)(func)
     return func
+
+
+def model_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """The config flags ("model.base_url": ...) for the MODEL_FLAGS parameters found in `values`."""
+    return {key: values.get(param) for _, param, key, _ in MODEL_FLAGS}
 
 
 def resolve_root(root: Path | None) -> Path:
@@ -52,4 +66,7 @@ def load(ctx: click.Context, root: Path | None, flags: dict[str, Any] | None = N
     from lingcode.config import load_config
 
     obj = ctx.find_root().obj or {}
-    return load_config(root=root, overrides=obj.get("overrides", []), flags=flags or {})
+    # flags given before the subcommand (`lingcode --model-url URL run ...`) apply unless the subcommand
+    # repeats them: the nearer flag wins, as in git and codex
+    merged = {**obj.get("flags", {}), **{k: v for k, v in (flags or {}).items() if v is not None}}
+    return load_config(root=root, overrides=obj.get("overrides", []), flags=merged)

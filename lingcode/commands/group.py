@@ -8,6 +8,7 @@ import click
 
 from lingcode import __version__
 from lingcode.cli import COMMANDS
+from lingcode.commands.common import model_flags, model_options
 from lingcode.errors import UsageError
 
 
@@ -42,10 +43,17 @@ class LazyGroup(click.Group):
 @click.option(
     "--root", type=click.Path(file_okay=False, path_type=str), default=None, help="Repository root."
 )
+@model_options
 @click.version_option(__version__, prog_name="lingcode")
 @click.pass_context
 def cli(
-    ctx: click.Context, overrides: tuple[str, ...], verbose: bool, resume: bool, root: str | None
+    ctx: click.Context,
+    overrides: tuple[str, ...],
+    verbose: bool,
+    resume: bool,
+    root: str | None,
+    model_url: str | None,
+    model_name: str | None,
 ) -> None:
     """lingcode: an agentic coding assistant that runs on a model you host yourself.
 
@@ -54,6 +62,7 @@ def cli(
     ctx.ensure_object(dict)
     ctx.obj["overrides"] = list(overrides)
     ctx.obj["verbose"] = verbose
+    ctx.obj["flags"] = model_flags({"model_url": model_url, "model_name": model_name})
     if ctx.invoked_subcommand is None:
         from lingcode.commands.ui import open_session
 
