@@ -23,7 +23,10 @@ from tests.loop.helpers import FILES, QUICK
 USER_EDIT = "def average(values):\n    return sum(values) / (len(values) + 1)\n\n\n# the user's own note\n"
 """calc.py with an uncommitted change of the user's: the bug is still there for the model to fix."""
 
-UNTRACKED = {"notes/todo.txt": "the user's own untracked notes\n", "data.bin": b"\x00\xff\x00 raw bytes"}
+UNTRACKED: dict[str, str | bytes] = {
+    "notes/todo.txt": "the user's own untracked notes\n",
+    "data.bin": b"\x00\xff\x00 raw bytes",
+}
 
 Snapshot = dict[str, tuple[bytes, int]]
 """Every file outside .git: repository-relative path -> (its bytes, its mode bits)."""

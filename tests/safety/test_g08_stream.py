@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from lingcode.model.scripted import Fault, ScriptedServer
+from lingcode.model.scripted import Fault, ScriptedServer, ScriptItem
 from tests.conftest import GitRepoFactory
 from tests.loop.helpers import FIX, FIX_AFTER_WRONG, WRONG_FIX
 from tests.safety.stream_helpers import (
@@ -62,7 +62,7 @@ def test_a_reply_broken_after_an_edit_block_exits_3_and_is_not_applied(
 def test_a_reply_broken_in_a_later_round_restores_the_users_tree(make_repo: GitRepoFactory) -> None:
     root = dirty_repo(make_repo)
     before = snapshot(root)
-    script = [WRONG_FIX, Fault("drop_mid_stream", text=FIX_AFTER_WRONG)]
+    script: list[ScriptItem] = [WRONG_FIX, Fault("drop_mid_stream", text=FIX_AFTER_WRONG)]
     with ScriptedServer(script) as server:
         run = lingcode_run(root, server.base_url, QUICK_RETRY)
     assert (run.exit_code, run.result["status"]) == (3, "model_unavailable"), run.stdout
