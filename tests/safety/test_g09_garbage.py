@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from lingcode.config import LoopConfig
 from lingcode.model.scripted import ScriptedServer
 from tests.conftest import GitRepoFactory
 from tests.loop.helpers import FIX, MALFORMED
@@ -40,11 +41,16 @@ TOOL_CALL = (
     '<tool_call>\n{"name": "str_replace", "arguments": {"path": "calc.py", '
     '"old_str": "(len(values) + 1)", "new_str": "len(values)"}}\n</tool_call>'
 )
-STALE_DIFF = (
-    "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def mean(xs):\n"
-    "-    return sum(xs) / (len(xs) + 1)\n+    return sum(xs) / len(xs)\n"
-)
-"""A unified diff written against some other calc.py: its lines are not in the file."""
+
+
+def stale_diff(name: str = "mean") -> str:
+    """A unified diff against some other calc.py (one defining `name`): its lines are not in the file."""
+    return (
+        f"--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def {name}(xs):\n"
+        "-    return sum(xs) / (len(xs) + 1)\n+    return sum(xs) / len(xs)\n"
+    )
+
+
 HUNKLESS_DIFF = "--- a/calc.py\n+++ b/calc.py\n    return sum(values) / len(values)\n"
 UNNAMED_CODE = "```python\ndef average(values):\n    return sum(values) / len(values)\n```\n"
 
@@ -65,7 +71,7 @@ BIG_BLOCK = (
         pytest.param(COMPLETE_THEN_HALF, id="complete-block-then-half"),
         pytest.param(JSON_EDITS, id="json"),
         pytest.param(TOOL_CALL, id="tool-call"),
-        pytest.param(STALE_DIFF, id="diff-of-another-file"),
+        pytest.param(stale_diff(), id="diff-of-another-file"),
         pytest.param(HUNKLESS_DIFF, id="diff-without-hunks"),
         pytest.param(UNNAMED_CODE, id="code-without-a-path"),
     ],
@@ -87,6 +93,24 @@ def test_a_reply_that_is_not_edits_changes_nothing_within_three_re_asks(
     assert len(requests[1]["messages"]) == len(requests[0]["messages"]) + 2
 
 
+def test_a_different_unappliable_diff_every_time_ends_at_the_edit_round_limit(
+    make_repo: GitRepoFactory,
+) -> None:
+    # a diff is one of the edit formats, so one that does not fit the file is a rejected edit round, not an
+    # unreadable reply: with no two alike the repeat detection never fires and the edit-round limit
+    # (loop.max_iterations) is what stops the asking
+    root = dirty_repo(make_repo)
+    before = snapshot(root)
+    rounds = LoopConfig().max_iterations
+    with ScriptedServer([stale_diff(f"mean{attempt}") for attempt in range(rounds + 3)]) as server:
+        run = lingcode_run(root, server.base_url)
+        asked = len(server.requests)
+    assert (run.exit_code, run.result["status"]) == (4, "rejected"), run.stdout
+    assert_reported_cleanly(run)
+    assert snapshot(root) == before
+    assert asked == rounds
+
+
 @pytest.mark.parametrize("reply", [pytest.param(BIG_PROSE, id="prose"), pytest.param(BIG_BLOCK, id="block")])
 def test_a_5_mb_reply_is_cut_before_it_is_resent_or_logged(make_repo: GitRepoFactory, reply: str) -> None:
     root = dirty_repo(make_repo)
@@ -106,4 +130,4 @@ def test_a_5_mb_reply_is_cut_before_it_is_resent_or_logged(make_repo: GitRepoFac
     kept = requests[1]["messages"][-2]
     assert kept["role"] == "assistant"
     assert kept["content"].startswith(reply[:2000])
-    assert "cut" in kept["content"][-2000:] or "cut" in kept["content"]
+    assert "lingcode cut" in kept["content"]
