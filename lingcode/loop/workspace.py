@@ -34,6 +34,7 @@ from lingcode.loop.stream import ReasoningStream
 from lingcode.loop.testcmd import plan_for
 from lingcode.loop.testenv import cannot_run, preflight, setup_failed
 from lingcode.loop.trajectory import RunLog
+from lingcode.model.reply import kept_reply
 from lingcode.prompts import project_instructions, render
 
 if TYPE_CHECKING:
@@ -172,7 +173,9 @@ class Workspace:
             self.timings["model_s"] += time.monotonic() - started
         if reply.finish_reason == "cancelled" or (cancel is not None and cancel.is_set()):
             # keep user/assistant turns alternating (some chat templates insist), with what had arrived
-            self.say("assistant", reply.text + "\n[stopped by the user]")
+            self.say(
+                "assistant", kept_reply(reply.text, self.config.model.max_tokens) + "\n[stopped by the user]"
+            )
             raise Cancelled("stopped by the user")
         self.sink(
             ModelReplied(reply.text, reply.usage, reply.finish_reason, reply.ttft_s, reply.tokens_per_s)
@@ -187,7 +190,8 @@ class Workspace:
         }
         self.turns.append(turn)
         self.record("reply", **turn)
-        self.say("assistant", reply.text)
+        # a reply far past max_tokens is cut before it is resent and logged; its edits are read whole
+        self.say("assistant", kept_reply(reply.text, self.config.model.max_tokens))
         return reply
 
     def _fit_window(self) -> None:

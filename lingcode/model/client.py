@@ -171,7 +171,11 @@ class ModelClient:
             except httpx.TransportError as exc:
                 self._raise_transport(exc, dog.reason, state)
             except WireError as exc:
-                raise ModelUnavailable(f"the model server at {self.base_url} {exc}") from None
+                # said plainly, as for a dropped stream: text already shown to the user was not used
+                dropped = (
+                    f"; the partial reply ({len(state.text)} characters) was discarded" if state.parts else ""
+                )
+                raise ModelUnavailable(f"the model server at {self.base_url} {exc}{dropped}") from None
             if dog.reason is not None or dog.cancelled():
                 self._raise_watchdog(dog.reason or "cancelled", state)
         end = time.monotonic()

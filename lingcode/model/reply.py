@@ -76,3 +76,26 @@ class ServerInfo:
     engine: Engine
     version: str | None = None
     """The server's version where it reports one (vLLM's /version)."""
+
+
+KEPT_REPLY_FLOOR = 32_000
+"""The fewest characters of a reply ever kept whole, whatever max_tokens is."""
+CHARS_PER_TOKEN_CEILING = 16
+"""More characters than any tokenizer puts in one token on average, even in runs of indentation."""
+
+
+def kept_reply(text: str, max_tokens: int) -> str:
+    """The reply as the conversation and the run log keep it: whole, unless it is longer than a reply of
+    `max_tokens` tokens can be, which only a server that ignored the limit sends (the edits are still read
+    from the whole reply).
+
+    Resending such a reply would fill the next request and the context window with it, and the run log with
+    a copy per re-ask; its head (where edits start) and tail (how it ended) tell the model what it said.
+    """
+    limit = max(KEPT_REPLY_FLOOR, CHARS_PER_TOKEN_CEILING * max_tokens)
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 3 // 4], text[len(text) - limit // 4 :]
+    cut = len(text) - len(head) - len(tail)
+    note = f"\n[lingcode cut {cut} characters here: the reply was longer than max_tokens allows]\n"
+    return head + note + tail
