@@ -42,7 +42,7 @@ _SECRET_NAME = re.compile(
 )
 
 _SECRET_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_APPLICATION_", "GCLOUD_", "CLOUDSDK_AUTH")
-"""Cloud credential families withheld whole: their non-secret-looking names (AZURE_CLIENT_ID) still identify."""
+"""Cloud credential families withheld whole: even their harmless-looking names (AZURE_CLIENT_ID) identify."""
 
 
 @dataclass(frozen=True)
