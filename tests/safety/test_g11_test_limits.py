@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -40,3 +42,24 @@ def test_hanging_check_and_its_child_are_killed_at_the_limit(
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), f"child {child} outlived the check"
+
+
+def test_fifty_megabytes_of_check_output_are_capped_before_the_model(
+    make_repo: GitRepoFactory, tmp_path: Path
+) -> None:
+    log = tmp_path / "requests.jsonl"
+    flood = f"{sys.executable} -c \"import sys; [print('x' * 1023) for _ in range(51200)]; sys.exit(1)\""
+    root = make_repo(FILES)
+    with ScriptedServer([FIX, FIX, FIX], log_path=log) as server:
+        args = ["-c", "model.max_retries=0", "-c", "model.constrain=false", "-c", "loop.max_iterations=2",
+                "run", "fix the failing test", "--root", str(root), "--model-url", server.base_url,
+                "--test-cmd", flood]  # fmt: skip
+        run_cli(args)
+    bodies = [json.loads(line)["body"] for line in log.read_text(encoding="utf-8").splitlines()]
+    chats = [b for b in bodies if isinstance(b, dict) and "messages" in b]
+    assert len(chats) >= 2  # the check's output had a chance to reach the model
+    assert "x" * 1000 in json.dumps(chats[-1])  # it did reach it, trimmed
+    assert max(len(json.dumps(b)) for b in chats) < 1_000_000
+    run_logs = [p for p in (root / ".git" / "lingcode" / "runs").rglob("*") if p.is_file()]
+    assert run_logs  # the trajectory was written, so the size bound below means something
+    assert all(p.stat().st_size < 5_000_000 for p in run_logs)
