@@ -31,6 +31,7 @@ __all__ = [
     "related_command",
     "run_check",
     "trim_output",
+    "withheld_names",
 ]
 
 MAX_OUTPUT_BYTES = 256_000
@@ -39,6 +40,9 @@ MAX_OUTPUT_BYTES = 256_000
 _SECRET_NAME = re.compile(
     r"(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|CERT)", re.IGNORECASE
 )
+
+_SECRET_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_APPLICATION_", "GCLOUD_", "CLOUDSDK_AUTH")
+"""Cloud credential families withheld whole: even their harmless-looking names (AZURE_CLIENT_ID) identify."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,17 @@ class CheckResult:
 def clean_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of the environment without variables whose names look like they hold secrets."""
     env = dict(os.environ if environ is None else environ)
-    return {name: value for name, value in env.items() if not _SECRET_NAME.search(name)}
+    return {name: value for name, value in env.items() if not _is_secret_name(name)}
+
+
+def withheld_names(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The names (never the values) clean_environment drops, sorted, for the run log."""
+    env = os.environ if environ is None else environ
+    return sorted(name for name in env if _is_secret_name(name))
+
+
+def _is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name)) or name.upper().startswith(_SECRET_PREFIXES)
 
 
 def can_narrow(command: str) -> bool:

@@ -16,7 +16,8 @@ vLLM's `max_model_len`, GET /version and POST /tokenize; llama-cpp-python's POST
 Standalone: `python -m lingcode.model.scripted --script FILE.json [--port N]` prints the base URL on its first
 line and serves until interrupted. FILE.json is a list of strings or objects: `{"text": ..., "finish_reason":
 ..., "delay_s": ...}` for replies, `{"fault": "drop_mid_stream" | "stall" | "status" | "malformed_json" |
-"truncated_final", ...Fault fields}` for faults.
+"truncated_final", ...Fault fields}` for faults. `--log FILE` appends one JSON line per request
+(`{"method", "path", "body"}`), flushed per request, so a test can assert what left the machine.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ class ScriptedServer:
         chunk_chars: int = 4,
         port: int = 0,
         version: str = "0.11.0",
+        log_path: Path | None = None,
     ) -> None:
         self.script: list[ScriptItem] = list(script or [])
         self.model = model
@@ -102,6 +104,8 @@ class ScriptedServer:
         """The Authorization header of each chat request (None where there was none)."""
         self.hits: list[str] = []
         """Every request as "METHOD /path", in order (discovery probes included)."""
+        self.log_path = log_path
+        """Where each request is appended as one JSON line (method, path, body), flushed per request."""
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         # imported here: the HTTP module needs this one's classes at import time
@@ -125,6 +129,15 @@ class ScriptedServer:
         """Append items to the script (thread-safe)."""
         with self.lock:
             self.script.extend(items)
+
+    def log_request(self, method: str, path: str, body: Any) -> None:
+        """Append one request to the log file, flushed at once so a test can read what left the machine."""
+        if self.log_path is None:
+            return
+        line = json.dumps({"method": method, "path": path, "body": body}, ensure_ascii=False)
+        with self.lock, self.log_path.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+            log.flush()
 
     def next_item(self, body: dict[str, Any], auth: str | None = None) -> ScriptItem | None:
         """Record a chat request and take the next script item; None when the script is exhausted."""
@@ -202,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--engine", default="llama-cpp", choices=["llama-cpp", "vllm", "llama-cpp-python", "openai"]
     )
+    parser.add_argument("--log", type=Path, default=None, help="append each request as a JSON line here")
     args = parser.parse_args(argv)
     try:
         script = load_script(args.script)
@@ -215,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    options = {"model": args.model, "engine": args.engine, "port": args.port, "chunk_chars": args.chunk_chars}
-    with ScriptedServer(script, **options) as server:
+    server = ScriptedServer(
+        script, model=args.model, engine=args.engine, port=args.port, chunk_chars=args.chunk_chars,
+        log_path=args.log,
+    )  # fmt: skip
+    with server:
         print(server.base_url, flush=True)
         while not done.wait(0.5):
             pass  # a timed wait, so the signal handler gets to run

@@ -53,6 +53,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         owner = self.owner
         with owner.lock:
             owner.hits.append(f"GET {self.path}")
+        owner.log_request("GET", self.path, None)
         if self.path == "/v1/models":
             self._send_json(200, {"object": "list", "data": [_model_entry(owner)]})
         elif self.path == "/props" and owner.engine == "llama-cpp":
@@ -74,6 +75,7 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         except json.JSONDecodeError:
             self._send_error(400, "request body is not JSON")
             return
+        owner.log_request("POST", self.path, body)
         if self.path == "/v1/chat/completions":
             self._chat(body)
         elif self.path == "/tokenize" and owner.engine == "vllm":
