@@ -37,6 +37,7 @@ from lingcode.loop.outcomes import (
     usage_json,
 )
 from lingcode.loop.requests import find_requests, send_answers
+from lingcode.loop.checks import withheld_names
 from lingcode.loop.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -151,6 +152,9 @@ class Agent:
                 )
             return
         ws.notice(f"tests: {plan.command} ({plan.reason})")
+        withheld = withheld_names()
+        if withheld:
+            ws.notice(f"tests run without these secret-looking variables: {', '.join(withheld)}")
         problem = ws.preflight()
         if problem is not None:
             raise TestsCannotRun(problem)

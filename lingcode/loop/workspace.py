@@ -28,7 +28,14 @@ from lingcode.events import (
 )
 from lingcode.loop.changes import Changes
 from lingcode.loop.checkpoint import Checkpoint, create_checkpoint
-from lingcode.loop.checks import CheckResult, can_narrow, related_command, run_check, trim_output
+from lingcode.loop.checks import (
+    CheckResult,
+    can_narrow,
+    related_command,
+    run_check,
+    trim_output,
+    withheld_names,
+)
 from lingcode.loop.outcomes import Cancelled, usage_json
 from lingcode.loop.stream import ReasoningStream
 from lingcode.loop.testcmd import plan_for
@@ -325,6 +332,7 @@ class Workspace:
             timed_out=result.timed_out,
             duration_s=round(result.duration_s, 4),
             output=trim_output(result.output, 100, 200, 40_000)[0],
+            withheld=withheld_names(),  # the secret-looking variables kept from the command: names only
         )
         if result.cancelled:
             raise Cancelled("stopped by the user")

@@ -25,7 +25,10 @@ SECRETS = {
 
 
 def test_test_command_env_has_no_secrets(
-    make_repo: GitRepoFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_repo: GitRepoFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
@@ -42,3 +45,12 @@ def test_test_command_env_has_no_secrets(
     leaked = sorted(set(SECRETS) & set(seen))
     assert leaked == []
     assert not any(value in json.dumps(seen) for value in SECRETS.values())
+    # which names were withheld is said (names only, never values): on stderr and in the run log
+    err = capsys.readouterr().err
+    assert all(name in err for name in SECRETS), err
+    logs = list((root / ".git" / "lingcode" / "runs").rglob("*.jsonl"))
+    records = [json.loads(line) for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
+    checks = [r for r in records if r.get("type") == "check" or r.get("kind") == "check"]
+    assert checks and all(set(SECRETS) <= set(r["withheld"]) for r in checks)
+    text = err + "".join(log.read_text(encoding="utf-8") for log in logs)
+    assert not any(value in text for value in SECRETS.values())
