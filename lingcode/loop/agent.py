@@ -15,6 +15,7 @@ from lingcode.config import Config
 from lingcode.errors import ModelUnavailable
 from lingcode.events import EventSink, Finished, RunStarted
 from lingcode.loop.checkpoint import Checkpoint, diff_since, drop_checkpoint, restore
+from lingcode.loop.checks import withheld_names
 from lingcode.loop.limits import Deadline, Limits, wall_time_message
 from lingcode.loop.lock import RunLock
 from lingcode.loop.outcomes import (
@@ -37,7 +38,6 @@ from lingcode.loop.outcomes import (
     usage_json,
 )
 from lingcode.loop.requests import find_requests, send_answers
-from lingcode.loop.checks import withheld_names
 from lingcode.loop.workspace import Workspace
 
 if TYPE_CHECKING:
