@@ -1,5 +1,5 @@
-"""G17 from outside: with CI=true and stdin closed, no command prompts or waits for input; each finishes with a
-documented exit code and, when it fails, one clear line."""
+"""G17 from outside: with CI=true and stdin closed, no command prompts or waits for input; each finishes
+with a documented exit code and, when it fails, says why."""
 
 from __future__ import annotations
 
