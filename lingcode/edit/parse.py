@@ -53,6 +53,8 @@ DELETE_RE = re.compile(r"^DELETE FILE: (\S.*?)\s*$")
 RENAME_RE = re.compile(r"^RENAME FILE: (\S.*?) -> (\S.*?)\s*$")
 PATH_DECOR_RE = re.compile(r"^(?:#+\s*|(?:file|path)\s*:\s*)", re.IGNORECASE)
 PATH_RE = re.compile(r"^[^\s`*'\"<>|]+$")
+# inside backticks or quotes a path may hold spaces ("my notes.md"): the quoting marks it as a path
+QUOTED_PATH_RE = re.compile(r"^[^\s`*'\"<>|](?:[^\t`*'\"<>|]*[^\s`*'\"<>|])?$")
 REASONING_RE = re.compile(r"^\s*<(think|reasoning)>.*?</\1>", re.DOTALL)
 UNCLOSED_REASONING_RE = re.compile(r"^\s*<(think|reasoning)>")
 
@@ -69,6 +71,7 @@ def parse_reply(text: str) -> list[Edit]:
 def clean_path(line: str) -> str | None:
     """The path a path line names, without markdown decoration; None when the line is not a path."""
     candidate = PATH_DECOR_RE.sub("", line.strip()).strip().rstrip(":")
+    quoted = False
     for left, right in (("**", "**"), ("`", "`"), ('"', '"'), ("'", "'")):
         if (
             len(candidate) > len(left) + len(right)
@@ -76,8 +79,10 @@ def clean_path(line: str) -> str | None:
             and candidate.endswith(right)
         ):
             candidate = candidate[len(left) : -len(right)].strip()
+            quoted = quoted or left != "**"
     candidate = candidate.rstrip(":")
-    if not candidate or not PATH_RE.match(candidate) or FENCE_RE.match(candidate):
+    shape = QUOTED_PATH_RE if quoted else PATH_RE
+    if not candidate or not shape.match(candidate) or FENCE_RE.match(candidate):
         return None
     if SEARCH_RE.match(candidate) or DIVIDER_RE.match(candidate) or REPLACE_RE.match(candidate):
         return None

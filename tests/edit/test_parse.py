@@ -97,3 +97,12 @@ def test_broken_markers_raise_a_model_facing_error(case: str) -> None:
 
 def test_unclosed_reasoning_means_no_edits() -> None:
     assert parse_reply("<think>\nstill thinking\n" + SR) == []
+
+
+def test_a_quoted_path_may_hold_spaces_and_a_bare_sentence_is_no_path() -> None:
+    block = "<<<<<<< SEARCH\nidea\n=======\nidea, edited\n>>>>>>> REPLACE\n"
+    for line in ("`notes/my idea café.txt`", '"notes/my idea café.txt"', "**`notes/my idea café.txt`**"):
+        edits = parse_reply(f"{line}\n{block}")
+        assert [e.path for e in edits] == ["notes/my idea café.txt"]
+    with pytest.raises(FormatError, match="names no file"):
+        parse_reply(f"Here is the fix\n{block}")
