@@ -41,6 +41,14 @@ _SECRET_NAME = re.compile(
     r"(KEY|TOKEN|SECRET|PASSW|CREDENTIAL|PRIVATE|AUTH|COOKIE|SESSION|SIGNATURE|CERT)", re.IGNORECASE
 )
 
+# names the patterns above catch that hold no secret and that tests need: git's identity (AUTHOR), and the
+# paths of public CA certificates (a client's own key is caught by KEY)
+_NOT_SECRET = re.compile(
+    r"^GIT_(?:AUTHOR|COMMITTER)_(?:NAME|EMAIL|DATE)$|(?:^|_)CA_CERTS?(?:_FILE)?$|^(?:\w+_)?CERT_(?:FILE|DIR)$"
+    r"|(?:^|_)CA_BUNDLE$|^PIP_CERT$",
+    re.IGNORECASE,
+)
+
 _SECRET_PREFIXES = ("AWS_", "AZURE_", "GOOGLE_APPLICATION_", "GCLOUD_", "CLOUDSDK_AUTH")
 """Cloud credential families withheld whole: even their harmless-looking names (AZURE_CLIENT_ID) identify."""
 
@@ -75,7 +83,9 @@ def withheld_names(environ: Mapping[str, str] | None = None) -> list[str]:
 
 
 def _is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name)) or name.upper().startswith(_SECRET_PREFIXES)
+    if name.upper().startswith(_SECRET_PREFIXES):
+        return True
+    return bool(_SECRET_NAME.search(name)) and not _NOT_SECRET.search(name)
 
 
 def can_narrow(command: str) -> bool:

@@ -113,3 +113,15 @@ def test_trim_output_keeps_head_and_tail() -> None:
     assert trimmed.splitlines()[0] == "line 0" and trimmed.splitlines()[-1] == "line 499"
     assert "490 lines omitted" in trimmed
     assert trim_output("short", 5, 5) == ("short", False)
+
+
+def test_names_that_hold_no_secret_reach_the_tests() -> None:
+    env = {
+        "GIT_AUTHOR_NAME": "n", "GIT_COMMITTER_EMAIL": "e", "SSL_CERT_FILE": "/ca.pem", "SSL_CERT_DIR": "/ca",
+        "NODE_EXTRA_CA_CERTS": "/ca.pem", "REQUESTS_CA_BUNDLE": "/ca.pem", "PIP_CERT": "/ca.pem",
+        "GITHUB_TOKEN": "t", "AUTH_HEADER": "h", "OAUTH_CLIENT": "o", "CLIENT_CERT_KEY": "k",
+        "AWS_CA_BUNDLE": "/c",
+    }  # fmt: skip
+    kept = set(clean_environment(env))
+    assert kept == {"GIT_AUTHOR_NAME", "GIT_COMMITTER_EMAIL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                    "NODE_EXTRA_CA_CERTS", "REQUESTS_CA_BUNDLE", "PIP_CERT"}  # fmt: skip
