@@ -193,6 +193,9 @@ class _Planner:
                     offset += len(new) - (end - start)
         except build.BlockRejected as exc:
             raise _Rejected(path, str(exc)) from None
+        problem = text.unencodable()
+        if problem is not None:
+            raise _Rejected(path, f"refused: {problem}.")
         state.status = state.status or "modified"
 
     def _missing(self, path: str) -> str:
@@ -213,6 +216,9 @@ class _Planner:
                 path, "cannot create it: the file already exists; change it with SEARCH/REPLACE blocks."
             )
         state.text.set_text(edit.content)
+        problem = state.text.unencodable()
+        if problem is not None:
+            raise _Rejected(path, f"refused: {problem}.")
         state.status = state.status or "modified"
 
     def _rename(self, path: str, state: _State, edit: RenameFile) -> None:
@@ -243,7 +249,8 @@ class _Planner:
         """The unified diff of every change, with a/ and b/ prefixes."""
         parts: list[str] = []
         for path, state in self.states.items():
-            before = state.original.decode("utf-8", "replace") if state.original is not None else ""
+            encoding = state.text.encoding if state.text is not None else "utf-8"
+            before = state.original.decode(encoding, "replace") if state.original is not None else ""
             after = state.text.text() if state.text is not None else ""
             if before == after and state.status != "renamed":
                 continue

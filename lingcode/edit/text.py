@@ -11,7 +11,7 @@ _LINE_RE = re.compile(r"([^\n]*?)(\r\n|\n|$)")
 
 
 class Unreadable(Exception):
-    """The bytes are not text lingcode may edit (binary, or not UTF-8)."""
+    """The bytes are not text lingcode may edit (binary)."""
 
 
 @dataclass
@@ -21,19 +21,21 @@ class TextFile:
     lines: list[str]
     endings: list[str]
     bom: bool = False
+    encoding: str = "utf-8"
+    """How the file's bytes are read and written back: UTF-8, or latin-1 for any other 8-bit text (every
+    byte maps to one character and back, so lines an edit leaves alone keep their exact bytes)."""
 
     @classmethod
     def decode(cls, data: bytes) -> TextFile:
-        """Split UTF-8 bytes into lines; raise Unreadable for binary or non-UTF-8 content."""
+        """Split the bytes into lines (UTF-8, else latin-1); raise Unreadable for binary content."""
         if b"\x00" in data[:8192]:
             raise Unreadable("it looks binary (it holds NUL bytes); lingcode only edits text files")
         try:
-            text = data.decode("utf-8", errors="strict")
-        except UnicodeDecodeError as exc:
-            raise Unreadable(
-                f"it is not valid UTF-8 (byte {exc.start}); lingcode only edits UTF-8 files; edit it by hand"
-            ) from None
-        return cls.from_text(text)
+            return cls.from_text(data.decode("utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            decoded = cls.from_text(data.decode("latin-1"))
+            decoded.encoding = "latin-1"
+            return decoded
 
     @classmethod
     def from_text(cls, text: str) -> TextFile:
@@ -52,8 +54,19 @@ class TextFile:
         return cls(lines, endings, bom)
 
     def encode(self) -> bytes:
-        """The bytes of the file as it stands."""
-        return self.text().encode("utf-8")
+        """The bytes of the file as it stands (UnicodeEncodeError if a latin-1 file got other characters)."""
+        return self.text().encode(self.encoding)
+
+    def unencodable(self) -> str | None:
+        """Why the text cannot be written back in the file's encoding; None when it can."""
+        try:
+            self.text().encode(self.encoding)
+        except UnicodeEncodeError as exc:
+            return (
+                f"the file is {self.encoding}, which cannot hold {exc.object[exc.start]!r}; "
+                f"use only characters {self.encoding} has"
+            )
+        return None
 
     def text(self) -> str:
         """The full text, BOM included."""
