@@ -185,6 +185,8 @@ def restore(root: Path, checkpoint: Checkpoint) -> list[str]:
             "HEAD moved since lingcode's checkpoint (a commit was made); undo restores only uncommitted "
             "work, use git revert or git reset for commits"
         )
+    # before any write: failing at the index after the tree was restored would be a partial undo
+    _refuse_if_index_locked(root)
     create_checkpoint(root, UNDONE_REF)
     recorded = _tree_entries(root, f"{checkpoint.commit}:worktree")
     was_dirty = set(checkpoint.dirty)
@@ -245,6 +247,13 @@ def _write_raw(root: Path, rel: str, mode: str, sha: str) -> bool:
     os.chmod(tmp, 0o755 if executable else 0o644)
     os.replace(tmp, path)
     return True
+
+
+def _refuse_if_index_locked(root: Path) -> None:
+    lock = git_dir(root) / "index.lock"
+    if lock.exists():
+        # never deleted here: a stale lock may belong to a git that is still running, only its owner can judge
+        raise UsageError(f"{lock} exists: another git command is running; try again when it ends")
 
 
 def _restore_index(root: Path, checkpoint: Checkpoint) -> None:
