@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lingcode.errors import LingcodeError, UsageError
-from lingcode.loop.gitcmd import git
+from lingcode.loop.gitcmd import GitError, git, git_dir
 from lingcode.prompts import render
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ def commit_changes(root: Path, paths: Sequence[str], message: str) -> str:
     """Stage exactly `paths` and commit them (the user's hooks run: never --no-verify); return the new sha."""
     if not paths:
         raise UsageError("nothing to commit: lingcode has not changed any file")
-    git(root, "add", "-A", "--", *paths)
-    git(root, "commit", "-q", "-m", message, "--", *paths)
+    try:
+        git(root, "add", "-A", "--", *paths)
+        git(root, "commit", "-q", "-m", message, "--", *paths)
+    except GitError as exc:
+        if not (git_dir(root) / "index.lock").exists():
+            raise
+        # never deleted by lingcode: a live git may own it, and only the user can tell that one crashed
+        raise GitError(
+            f"{exc} (another git process is running, or one crashed and left .git/index.lock: remove it "
+            "yourself once no git is running, then commit)"
+        ) from None
     return git(root, "rev-parse", "HEAD").decode().strip()
