@@ -53,7 +53,17 @@ def model_flags(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve_root(root: Path | None) -> Path:
-    """The repository root as an absolute path; a missing directory is a usage error."""
+    """The repository root as an absolute path; a missing directory is a usage error.
+
+    A command's own `--root` wins; else the one given before the subcommand (`lingcode --root DIR map`).
+    """
+    import sys
+
+    click = sys.modules.get("click")  # the hook's fast path runs without click: then there is no group
+    if root is None and click is not None:
+        ctx = click.get_current_context(silent=True)
+        given = ((ctx.find_root().obj or {}) if ctx else {}).get("root")
+        root = Path(given) if given else None
     path = (root or Path.cwd()).resolve()
     if not path.is_dir():
         raise UsageError(f"--root {path}: not a directory")
@@ -69,4 +79,10 @@ def load(ctx: click.Context, root: Path | None, flags: dict[str, Any] | None = N
     # flags given before the subcommand (`lingcode --model-url URL run ...`) apply unless the subcommand
     # repeats them: the nearer flag wins, as in git and codex
     merged = {**obj.get("flags", {}), **{k: v for k, v in (flags or {}).items() if v is not None}}
+    url = merged.get("model.base_url")
+    if url is not None and not str(url).lower().startswith(("http://", "https://")):
+        # refused as usage before any connection is tried (httpx would report it as a dropped connection)
+        raise UsageError(
+            f"--model-url {url}: expected an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1"
+        )
     return load_config(root=root, overrides=obj.get("overrides", []), flags=merged)

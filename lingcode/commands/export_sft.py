@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
 from pathlib import Path
 
 import click
 
 from lingcode.commands.common import resolve_root, root_option
+from lingcode.errors import LingcodeError
+
+
+class OutputError(LingcodeError):
+    """The output file could not be written (no folder, no space, no permission); nothing partial is left."""
 
 
 @click.command("export-sft")
@@ -27,8 +34,16 @@ def command(root: Path | None, out: Path | None) -> int:
         count = export_sft(path, sys.stdout)
     else:
         tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as handle:
-            count = export_sft(path, handle)
-        tmp.replace(out)
+        try:
+            with tmp.open("w", encoding="utf-8") as handle:
+                count = export_sft(path, handle)
+            tmp.replace(out)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            reason = (
+                "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            )
+            raise OutputError(f"cannot write {out}: {reason}") from None
     click.echo(f"exported {count} successful run(s)", err=True)
     return 0

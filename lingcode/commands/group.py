@@ -63,10 +63,31 @@ def cli(
     ctx.obj["overrides"] = list(overrides)
     ctx.obj["verbose"] = verbose
     ctx.obj["flags"] = model_flags({"model_url": model_url, "model_name": model_name})
+    ctx.obj["root"] = root
+    if ctx.invoked_subcommand is not None:
+        _refuse_flags_the_command_ignores(ctx, resume, model_url, model_name)
     if ctx.invoked_subcommand is None:
         from lingcode.commands.ui import open_session
 
         open_session(ctx, root=root, resume=resume)
+
+
+def _refuse_flags_the_command_ignores(
+    ctx: click.Context, resume: bool, model_url: str | None, model_name: str | None
+) -> None:
+    """`lingcode --model-url URL map` would silently do without the URL: say so instead."""
+    name = ctx.invoked_subcommand or ""
+    if resume:
+        raise UsageError(f"--resume reopens the interactive session; it does not apply to `lingcode {name}`")
+    if model_url is None and model_name is None:
+        return
+    command = cli.get_command(ctx, name)
+    takes = {p.name for p in command.params} if command else set()
+    if isinstance(command, click.Group):
+        return  # `tune`, `hook`: their subcommands decide; none of them silently drops a model flag yet
+    if "model_url" not in takes:
+        flag = "--model-url" if model_url is not None else "--model"
+        raise UsageError(f"{flag} does not apply to `lingcode {name}`: it talks to no model")
 
 
 def run(args: list[str] | None) -> int:

@@ -69,6 +69,8 @@ def command(
         raise UsageError("the task is empty")
     if no_test and test_cmd:
         raise UsageError("--no-test and --test-cmd cannot be used together")
+    if test_cmd is not None and not test_cmd.strip():
+        raise UsageError("--test-cmd is empty: give the command that runs the tests, or --no-test")
     path = resolve_root(root)
     flags = {
         "model.base_url": model_url,

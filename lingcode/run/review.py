@@ -89,6 +89,9 @@ def _review(root: Path, config: Config, options: ReviewOptions, out: TextIO) -> 
     started = time.monotonic()
     target = _target(root, options)
     outcome = ReviewOutcome(target.mode, target.paths)
+    if not target.paths and not options.hook:
+        what = {"staged": "nothing is staged", "worktree": "the work tree has no changes"}.get(target.mode)
+        print(f"lingcode: nothing to review: {what or 'the diff is empty'}", file=sys.stderr)
     if target.paths:
         try:
             _ask_model(root, config, options, target, outcome, started)
