@@ -8,18 +8,19 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.localize_loo import Cached, acc_line, build_cache, choose, folds, score_table, settings_list
-from benchmarks.localize_sim import Setting, scores
+from benchmarks.localize_combiner import candidates, choose_strength, final_scores, fit, nested_loo, worst
+from benchmarks.localize_loo import acc_line, build_cache, choose, folds, score_table, settings_list
+from benchmarks.localize_sim import scores
+from lingcode.context.combine import WEIGHTS
 
 BUDGETS = (4096, 8192, 16384)
 
 
-def in_context(cached: Cached, root: Path, task: str, setting: Setting, gold: set[str]) -> list[bool]:
-    """Whether every gold file is in the rendered context at each budget, ranked under `setting`."""
+def in_context(values: np.ndarray, root: Path, task: str, gold: set[str]) -> list[bool]:
+    """Whether every gold file is in the rendered context at each budget, ranked by `values`."""
     from lingcode.context.engine import render_context, snapshot
     from lingcode.context.rank import Ranked
 
-    values = scores(cached.signals, setting).scores
     order = np.argsort(-values, kind="stable")
     snap = snapshot(root, progress=False)
     try:
@@ -78,7 +79,35 @@ def run_loo(
         f"fit on all repositories (in-sample {acc_line(table[:, everything])}): "
         f"{settings[everything].label()}"
     )
-    _contexts(rows, roots, cache, settings, chosen, everything, repo_array)
+    cands = [candidates(c.signals) for c in cache]
+    combined, weights = nested_loo(cands, repo_array)
+    strength = choose_strength(cands, repo_array)
+    final = fit(cands, strength)
+    shipped_combiner = np.array([worst(t, WEIGHTS) for t in cands])
+    print("\n-- learned combiner (lingcode/context/combine.py), Acc@1 / 3 / 5")
+    print(
+        f"{'repository':<20} {'n':>3}  {'shipped weights (in-sample)':<27}  "
+        f"{'LOO (nested L2 choice)':<22}  L2"
+    )
+    for repo in sorted(set(repos)):
+        m = repo_array == repo
+        print(
+            f"{repo:<20} {int(m.sum()):>3}  {acc_line(shipped_combiner[m]):<27}  "
+            f"{acc_line(combined[m]):<22}  {weights[repo][0]:g}"
+        )
+    print(f"{'pooled':<20} {len(cache):>3}  {acc_line(shipped_combiner):<27}  {acc_line(combined):<22}")
+    print(f"fit on all repositories: L2 {strength:g}, weights {np.round(final, 2).tolist()}")
+    print(f"  (in-sample {acc_line([worst(t, final) for t in cands])})")
+    values = {
+        "grid, shipped setting (in-sample)": [scores(c.signals, settings[0]).scores for c in cache],
+        "grid, LOO": [
+            scores(c.signals, settings[chosen[r]]).scores for c, r in zip(cache, repos, strict=True)
+        ],
+        "grid, fit on all (in-sample)": [scores(c.signals, settings[everything]).scores for c in cache],
+        "combiner, shipped weights (in-sample)": [final_scores(t, WEIGHTS) for t in cands],
+        "combiner, LOO": [final_scores(t, weights[r][1]) for t, r in zip(cands, repos, strict=True)],
+    }
+    _contexts(rows, roots, values, repo_array)
     seconds = sorted(c.engine_seconds for c in cache)
     print(f"median engine ranking CPU s (shipped code): {seconds[len(seconds) // 2]:.3f}")
     return 0
@@ -87,24 +116,19 @@ def run_loo(
 def _contexts(
     rows: Sequence[dict[str, object]],
     roots: Sequence[Path],
-    cache: Sequence[Cached],
-    settings: Sequence[Setting],
-    chosen: dict[str, int],
-    everything: int,
+    values: dict[str, list[np.ndarray]],
     repo_array: np.ndarray,
 ) -> None:
-    loo, shipped, fitted = [], [], []
-    for row, root, item in zip(rows, roots, cache, strict=True):
+    hits: dict[str, list[list[bool]]] = {name: [] for name in values}
+    for t, (row, root) in enumerate(zip(rows, roots, strict=True)):
         gold = {str(g) for g in row["gold_files"]}  # type: ignore[attr-defined]
         task = str(row["problem_statement"])
-        loo.append(in_context(item, root, task, settings[chosen[str(row["repo"])]], gold))
-        shipped.append(in_context(item, root, task, settings[0], gold))
-        fitted.append(in_context(item, root, task, settings[everything], gold))
-    print("\n-- all gold in context @4k / 8k / 16k (excerpts count)")
-    print(f"{'repository':<20} {'n':>3}  {'shipped (in-sample)':<21}  {'LOO':<21}")
-    loo_a, shipped_a = np.array(loo), np.array(shipped)
-    for repo in sorted(set(repo_array.tolist())):
-        m = repo_array == repo
-        print(f"{repo:<20} {int(m.sum()):>3}  {_pct(shipped_a[m]):<21}  {_pct(loo_a[m]):<21}")
-    print(f"{'pooled':<20} {len(cache):>3}  {_pct(shipped_a):<21}  {_pct(loo_a):<21}")
-    print(f"fit on all repositories (in-sample): {_pct(fitted)}")
+        for name, per_task in values.items():
+            hits[name].append(in_context(per_task[t], root, task, gold))
+    print("\n-- all gold in context @4k / 8k / 16k (excerpts count), per held-out repository")
+    names = list(values)
+    print(f"{'repository':<20} {'n':>3}  " + "  ".join(f"{n[:21]:<21}" for n in names))
+    arrays = {n: np.array(h) for n, h in hits.items()}
+    for repo in [*sorted(set(repo_array.tolist())), "pooled"]:
+        m = repo_array == repo if repo != "pooled" else np.ones(len(repo_array), dtype=bool)
+        print(f"{repo:<20} {int(m.sum()):>3}  " + "  ".join(f"{_pct(arrays[n][m]):<21}" for n in names))
