@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("--loo", action="store_true", help="leave-one-repository-out scoring")
     parser.add_argument("--cache", type=Path, default=Path("/work/.bench/localize-signals.pkl"))
-    parser.add_argument("--settings", type=int, default=400, help="settings each fold chooses among")
+    parser.add_argument("--settings", type=int, default=1000, help="settings each fold chooses among")
     parser.add_argument("--cache-only", action="store_true", help="with --loo: build the cache and stop")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]

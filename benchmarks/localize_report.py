@@ -54,9 +54,6 @@ def run_loo(
     print(
         f"{len(settings)} settings x {len(cache)} tasks scored in {time.process_time() - started:.0f} s CPU"
     )
-    engine = np.array([c.engine_worst for c in cache])
-    mismatch = int((table[:, 0] != engine).sum())
-    print(f"simulation vs engine (shipped setting): {mismatch} of {len(cache)} tasks differ")
     held, chosen = folds(repos, table)
     everything = choose(table, np.ones(len(cache), dtype=bool))
     bm25 = np.array([c.bm25_worst for c in cache])
@@ -84,6 +81,9 @@ def run_loo(
     strength = choose_strength(cands, repo_array)
     final = fit(cands, strength)
     shipped_combiner = np.array([worst(t, WEIGHTS) for t in cands])
+    engine = np.array([c.engine_worst for c in cache])
+    mismatch = int((shipped_combiner != engine).sum())
+    print(f"simulation vs engine (shipped code, combiner on): {mismatch} of {len(cache)} tasks differ")
     print("\n-- learned combiner (lingcode/context/combine.py), Acc@1 / 3 / 5")
     print(
         f"{'repository':<20} {'n':>3}  {'shipped weights (in-sample)':<27}  "
