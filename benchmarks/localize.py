@@ -10,6 +10,7 @@ the median CPU seconds of one ranking with and without the second stage.
 
     python benchmarks/localize.py [--data FILE] [--mirrors DIR] [--work DIR] [--limit N] [--materialise-only]
     PYTHONPATH=. python benchmarks/localize.py --loo [--cache FILE] [--settings N]
+    PYTHONPATH=. python benchmarks/localize.py --held-out --data OTHER.jsonl --cache FILE
 
 `--loo` scores leave-one-repository-out instead (see `localize_loo.py`): every setting of the ranker that
 was chosen by looking at tasks is re-chosen per fold on the other repositories' tasks, from cached signals.
@@ -221,15 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=Path("/work/.bench/localize-signals.pkl"))
     parser.add_argument("--settings", type=int, default=1000, help="settings each fold chooses among")
     parser.add_argument("--cache-only", action="store_true", help="with --loo: build the cache and stop")
+    parser.add_argument("--held-out", action="store_true", help="score the shipped rankers, fit nothing")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if args.only in r["instance_id"]]
     if args.limit:
         rows = rows[: args.limit]
-    if args.loo:
-        from benchmarks.localize_report import run_loo
+    if args.loo or args.held_out:
+        from benchmarks.localize_report import run_heldout, run_loo
 
         roots = [materialise(row, args.mirrors, args.work) for row in rows]
+        if args.held_out:
+            return run_heldout(rows, roots, args.cache)
         return run_loo(rows, roots, args.cache, args.settings, args.cache_only)
     eng, index_only, base = Tally(), Tally(), Tally()
     for row in rows:

@@ -132,3 +132,37 @@ def _contexts(
     for repo in [*sorted(set(repo_array.tolist())), "pooled"]:
         m = repo_array == repo if repo != "pooled" else np.ones(len(repo_array), dtype=bool)
         print(f"{repo:<20} {int(m.sum()):>3}  " + "  ".join(f"{_pct(arrays[n][m]):<21}" for n in names))
+
+
+def run_heldout(rows: Sequence[dict[str, object]], roots: Sequence[Path], cache_path: Path) -> int:
+    """Score the shipped rankers, unchanged, on tasks never used for any choice (e.g. other repositories)."""
+    from benchmarks.localize_sim import Setting
+
+    by_id = build_cache(rows, roots, cache_path)
+    cache = [by_id[str(r["instance_id"])] for r in rows]
+    repo_array = np.array([str(r["repo"]) for r in rows])
+    cands = [candidates(c.signals) for c in cache]
+    combined = np.array([worst(t, WEIGHTS) for t in cands])
+    hand = np.array([scores(c.signals, Setting()).worst for c in cache])
+    bm25 = np.array([c.bm25_worst for c in cache])
+    engine = np.array([c.engine_worst for c in cache])
+    print(f"simulation vs engine: {int((combined != engine).sum())} of {len(cache)} tasks differ")
+    print("\n-- held-out tasks (no setting chosen on them), Acc@1 / 3 / 5")
+    print(
+        f"{'repository':<20} {'n':>3}  {'BM25':<19}  "
+        f"{'hand weights (before)':<21}  {'combiner (shipped)':<19}"
+    )
+    for repo in [*sorted(set(repo_array.tolist())), "pooled"]:
+        m = repo_array == repo if repo != "pooled" else np.ones(len(cache), dtype=bool)
+        print(
+            f"{repo:<20} {int(m.sum()):>3}  {acc_line(bm25[m]):<19}  {acc_line(hand[m]):<21}  "
+            f"{acc_line(combined[m]):<19}"
+        )
+    values = {
+        "hand weights (before)": [scores(c.signals, Setting()).scores for c in cache],
+        "combiner (shipped)": [final_scores(t, WEIGHTS) for t in cands],
+    }
+    _contexts(rows, roots, values, repo_array)
+    seconds = sorted(c.engine_seconds for c in cache)
+    print(f"median engine ranking CPU s (shipped code): {seconds[len(seconds) // 2]:.3f}")
+    return 0
