@@ -33,6 +33,9 @@ FEATURES = (
 )
 """The columns of the feature matrix, in order."""
 
+_EVIDENCE = [FEATURES.index(name) for name in FEATURES[:10] if name != "graph"]
+"""The columns that come from the task's text (PageRank and the priors are there without a task)."""
+
 WEIGHTS = np.array(
     [-0.12, 2.73, 0.74, 0.77, 1.19, 0.61, 0.55, -1.06, 1.53, 0.33, -1.82, -0.78, 1.85, -0.52, 3.62]
 )
@@ -87,11 +90,14 @@ def reorder(cols: Columns, order: np.ndarray, weights: np.ndarray = WEIGHTS) -> 
     """Scores over all records: the candidates `order` by the combiner, above every other record.
 
     Others keep their fused score scaled into [0, 0.45); candidates get (0.45, 0.9] by combiner score.
+    When no candidate has any evidence from the task, the fused order stands: the weights were fit on
+    tasks with evidence, and on none they would only reshuffle ties.
     """
+    matrix = features(cols, order)
+    if not matrix[:, _EVIDENCE].any():
+        return _normalise(cols.fused) * 0.9
     out = _normalise(cols.fused) * 0.45 * (1 - 1e-9)
-    if not len(order):
-        return out
-    z = features(cols, order) @ weights
+    z = matrix @ weights
     span = float(z.max() - z.min())
     out[order] = 0.45 + 0.45 * ((z - z.min()) / span if span > 0 else np.ones(len(z)))
     return out

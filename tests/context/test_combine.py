@@ -81,22 +81,28 @@ def test_named_files_still_rank_first(make_repo: GitRepoFactory) -> None:
     assert _engine_order(root, TASK, named=("app/mod3.py",))[0] == "app/mod3.py"
 
 
-def _columns(n: int, fused: np.ndarray) -> Columns:
+def _columns(n: int, fused: np.ndarray, lexical: np.ndarray | None = None) -> Columns:
     zeros = np.zeros(n)
     return Columns(
-        zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros, zeros,
-        np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.ones(n), fused,
+        zeros if lexical is None else lexical, zeros, zeros, zeros, zeros, zeros, zeros, np.ones(n), zeros,
+        zeros, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.ones(n), fused,
     )  # fmt: skip
 
 
 def test_candidates_stay_above_every_other_file() -> None:
     fused = np.array([0.2, 0.9, 0.1, 0.5, 0.95])
     order = np.array([1, 3])  # the candidates; record 4 scores higher but was not one
-    out = reorder(_columns(5, fused), order)
+    out = reorder(_columns(5, fused, lexical=fused), order)
     ranked = np.argsort(-out, kind="stable").tolist()
     assert set(ranked[:2]) == {1, 3}
     assert ranked[2:] == [4, 0, 2]  # the others keep their fused order, below
     assert out.max() <= 0.9 and out.min() >= 0.0
+
+
+def test_without_evidence_from_the_task_the_fused_order_stands() -> None:
+    fused = np.full(4, 0.5)  # ties, as when nothing in the task matches: the weights must not break them
+    out = reorder(_columns(4, fused), np.array([3, 2, 0, 1]))
+    assert np.argsort(-out, kind="stable").tolist() == [0, 1, 2, 3]
 
 
 def test_the_weights_cover_every_feature() -> None:
