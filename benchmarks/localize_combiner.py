@@ -145,3 +145,24 @@ def nested_loo(
         chosen[repo] = (strength, w)
         held[test] = [worst(t, w) for t, m in zip(tasks, test, strict=True) if m]
     return held, chosen
+
+
+def stacked_loo(
+    signals: Sequence[TaskSignals], repos: np.ndarray, settings: Sequence[Setting], chosen: dict[str, int]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """LOO with every upstream setting re-chosen too: each fold computes the features under the setting its
+    grid search chose (`chosen`, by repository), then fits the combiner on its training tasks as above."""
+    held = np.zeros(len(signals), dtype=np.int64)
+    weights: dict[str, np.ndarray] = {}
+    for repo in sorted(set(repos.tolist())):
+        setting = settings[chosen[repo]]
+        tasks = []
+        for ts in signals:
+            cols, order = columns(ts, setting)
+            tasks.append(Candidates(order, features(cols, order), cols, np.isin(order, ts.gold), ts))
+        test = repos == repo
+        train = [t for t, m in zip(tasks, test, strict=True) if not m]
+        w = fit(train, choose_strength(train, repos[~test]))
+        weights[repo] = w
+        held[test] = [worst(t, w) for t, m in zip(tasks, test, strict=True) if m]
+    return held, weights

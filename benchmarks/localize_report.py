@@ -8,7 +8,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.localize_combiner import candidates, choose_strength, final_scores, fit, nested_loo, worst
+from benchmarks.localize_combiner import (
+    candidates,
+    choose_strength,
+    final_scores,
+    fit,
+    nested_loo,
+    stacked_loo,
+    worst,
+)
 from benchmarks.localize_loo import acc_line, build_cache, choose, folds, score_table, settings_list
 from benchmarks.localize_sim import scores
 from lingcode.context.combine import WEIGHTS
@@ -96,6 +104,9 @@ def run_loo(
             f"{acc_line(combined[m]):<22}  {weights[repo][0]:g}"
         )
     print(f"{'pooled':<20} {len(cache):>3}  {acc_line(shipped_combiner):<27}  {acc_line(combined):<22}")
+    stacked, _ = stacked_loo([c.signals for c in cache], repo_array, settings, chosen)
+    print(f"{'pooled, stacked':<20} {len(cache):>3}  {'':<27}  {acc_line(stacked):<22}")
+    print("  (stacked: each fold also re-chooses every upstream setting, its grid choice above)")
     print(f"fit on all repositories: L2 {strength:g}, weights {np.round(final, 2).tolist()}")
     print(f"  (in-sample {acc_line([worst(t, final) for t in cands])})")
     values = {
