@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.localize_combiner import (
+    Candidates,
     candidates,
     choose_strength,
     final_scores,
@@ -17,8 +18,8 @@ from benchmarks.localize_combiner import (
     stacked_loo,
     worst,
 )
-from benchmarks.localize_loo import acc_line, build_cache, choose, folds, score_table, settings_list
-from benchmarks.localize_sim import scores
+from benchmarks.localize_loo import Cached, acc_line, build_cache, choose, folds, score_table, settings_list
+from benchmarks.localize_sim import Setting, scores
 from lingcode.context.combine import WEIGHTS
 
 BUDGETS = (4096, 8192, 16384)
@@ -84,31 +85,7 @@ def run_loo(
         f"fit on all repositories (in-sample {acc_line(table[:, everything])}): "
         f"{settings[everything].label()}"
     )
-    cands = [candidates(c.signals) for c in cache]
-    combined, weights = nested_loo(cands, repo_array)
-    strength = choose_strength(cands, repo_array)
-    final = fit(cands, strength)
-    shipped_combiner = np.array([worst(t, WEIGHTS) for t in cands])
-    engine = np.array([c.engine_worst for c in cache])
-    mismatch = int((shipped_combiner != engine).sum())
-    print(f"simulation vs engine (shipped code, combiner on): {mismatch} of {len(cache)} tasks differ")
-    print("\n-- learned combiner (lingcode/context/combine.py), Acc@1 / 3 / 5")
-    print(
-        f"{'repository':<20} {'n':>3}  {'shipped weights (in-sample)':<27}  "
-        f"{'LOO (nested L2 choice)':<22}  L2"
-    )
-    for repo in sorted(set(repos)):
-        m = repo_array == repo
-        print(
-            f"{repo:<20} {int(m.sum()):>3}  {acc_line(shipped_combiner[m]):<27}  "
-            f"{acc_line(combined[m]):<22}  {weights[repo][0]:g}"
-        )
-    print(f"{'pooled':<20} {len(cache):>3}  {acc_line(shipped_combiner):<27}  {acc_line(combined):<22}")
-    stacked, _ = stacked_loo([c.signals for c in cache], repo_array, settings, chosen)
-    print(f"{'pooled, stacked':<20} {len(cache):>3}  {'':<27}  {acc_line(stacked):<22}")
-    print("  (stacked: each fold also re-chooses every upstream setting, its grid choice above)")
-    print(f"fit on all repositories: L2 {strength:g}, weights {np.round(final, 2).tolist()}")
-    print(f"  (in-sample {acc_line([worst(t, final) for t in cands])})")
+    cands, weights = _combiner_section(cache, repo_array, settings, chosen)
     values = {
         "grid, shipped setting (in-sample)": [scores(c.signals, settings[0]).scores for c in cache],
         "grid, LOO": [
@@ -122,6 +99,38 @@ def run_loo(
     seconds = sorted(c.engine_seconds for c in cache)
     print(f"median engine ranking CPU s (shipped code): {seconds[len(seconds) // 2]:.3f}")
     return 0
+
+
+def _combiner_section(
+    cache: Sequence[Cached], repo_array: np.ndarray, settings: Sequence[Setting], chosen: dict[str, int]
+) -> tuple[list[Candidates], dict[str, tuple[float, np.ndarray]]]:
+    """Print the combiner's LOO (nested and stacked) and its fit on all tasks; return candidates and folds."""
+    cands = [candidates(c.signals) for c in cache]
+    combined, weights = nested_loo(cands, repo_array)
+    strength = choose_strength(cands, repo_array)
+    final = fit(cands, strength)
+    shipped_combiner = np.array([worst(t, WEIGHTS) for t in cands])
+    engine = np.array([c.engine_worst for c in cache])
+    mismatch = int((shipped_combiner != engine).sum())
+    print(f"simulation vs engine (shipped code, combiner on): {mismatch} of {len(cache)} tasks differ")
+    print("\n-- learned combiner (lingcode/context/combine.py), Acc@1 / 3 / 5")
+    print(
+        f"{'repository':<20} {'n':>3}  {'shipped weights (in-sample)':<27}  "
+        f"{'LOO (nested L2 choice)':<22}  L2"
+    )
+    for repo in sorted(set(repo_array.tolist())):
+        m = repo_array == repo
+        print(
+            f"{repo:<20} {int(m.sum()):>3}  {acc_line(shipped_combiner[m]):<27}  "
+            f"{acc_line(combined[m]):<22}  {weights[repo][0]:g}"
+        )
+    print(f"{'pooled':<20} {len(cache):>3}  {acc_line(shipped_combiner):<27}  {acc_line(combined):<22}")
+    stacked, _ = stacked_loo([c.signals for c in cache], repo_array, settings, chosen)
+    print(f"{'pooled, stacked':<20} {len(cache):>3}  {'':<27}  {acc_line(stacked):<22}")
+    print("  (stacked: each fold also re-chooses every upstream setting, its grid choice above)")
+    print(f"fit on all repositories: L2 {strength:g}, weights {np.round(final, 2).tolist()}")
+    print(f"  (in-sample {acc_line([worst(t, final) for t in cands])})")
+    return cands, weights
 
 
 def _contexts(

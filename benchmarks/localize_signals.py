@@ -99,6 +99,26 @@ def _pool(arrays: Sequence[np.ndarray], records: Sequence[FileRecord]) -> np.nda
     return np.array(sorted(i for i in chosen if not records[i].status), dtype=np.int64)
 
 
+def _lexical_parts(
+    conn: object, records: Sequence[FileRecord], qterms: list[str], base: np.ndarray, in_title: np.ndarray
+) -> dict[str, dict[str, np.ndarray]]:
+    """Unnormalised content, path and name BM25 of the title terms ("title") and the others ("body")."""
+    paths = [r.path for r in records]
+    split = {
+        "title": {t: float(w) for t, w, k in zip(qterms, base, in_title, strict=True) if k},
+        "body": {t: float(w) for t, w, k in zip(qterms, base, in_title, strict=True) if not k},
+    }
+    parts: dict[str, dict[str, np.ndarray]] = {}
+    for part, query in split.items():
+        zero = np.zeros(len(records))
+        parts[part] = {
+            "lexical": content_bm25(conn, records, query) if query else zero,  # type: ignore[arg-type]
+            "path": bag_bm25([path_words(p) for p in paths], query) if query else zero,
+            "names": bag_bm25([symbol_words(r) for r in records], query) if query else zero,
+        }
+    return parts
+
+
 def compute(
     task_id: str,
     repo: str,
@@ -115,21 +135,9 @@ def compute(
     defined = {name: int(counts[col]) for name, col in names_table.ids.items()}
     mentions = find_mentions(task, PathLookup(paths), defined)
     mentioned = np.zeros(len(records))
-    for i, w in mentions.files.items():
-        mentioned[i] = w
+    mentioned[list(mentions.files)] = list(mentions.files.values())
     qterms, base, in_title = _query_parts(task)
-    split = {
-        "title": {t: float(w) for t, w, k in zip(qterms, base, in_title, strict=True) if k},
-        "body": {t: float(w) for t, w, k in zip(qterms, base, in_title, strict=True) if not k},
-    }
-    parts: dict[str, dict[str, np.ndarray]] = {}
-    for part, query in split.items():
-        zero = np.zeros(len(records))
-        parts[part] = {
-            "lexical": content_bm25(conn, records, query) if query else zero,  # type: ignore[arg-type]
-            "path": bag_bm25([path_words(p) for p in paths], query) if query else zero,
-            "names": bag_bm25([symbol_words(r) for r in records], query) if query else zero,
-        }
+    parts = _lexical_parts(conn, records, qterms, base, in_title)
     symbols = _normalise(_symbol_scores(records, mentions, names_table))
     tests, docs, other = _prior_parts(records)
     pool = _pool(
@@ -141,16 +149,16 @@ def compute(
     texts = {int(i): _read(root, records[int(i)].path) for i in pool}
     owner, length, rows, cols, tfs = _passage_counts(texts, records, qterms)
     phrases = quoted_phrases(task)
-    share = np.array([[_match(ph, texts[int(i)]) for i in pool] for ph in phrases]).reshape(
-        len(phrases), len(pool)
-    )
+    shape = (len(phrases), len(pool))
+    share = np.array([[_match(ph, texts[int(i)]) for i in pool] for ph in phrases]).reshape(shape)
     index_of = {p: i for i, p in enumerate(paths)}
+    found = sorted(index_of[g] for g in gold if g in index_of)
     return TaskSignals(
         task_id,
         repo,
         len(records),
-        sorted(index_of[g] for g in gold if g in index_of),
-        sum(g not in index_of for g in gold),
+        found,
+        len(gold) - len(found),
         parts["title"],
         parts["body"],
         symbols,
