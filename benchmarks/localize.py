@@ -9,6 +9,11 @@ Figures are also given for the tasks at even and at odd positions, to tell tunin
 the median CPU seconds of one ranking with and without the second stage.
 
     python benchmarks/localize.py [--data FILE] [--mirrors DIR] [--work DIR] [--limit N] [--materialise-only]
+    PYTHONPATH=. python benchmarks/localize.py --loo [--cache FILE] [--settings N]
+    PYTHONPATH=. python benchmarks/localize.py --held-out --data OTHER.jsonl --cache FILE
+
+`--loo` scores leave-one-repository-out instead (see `localize_loo.py`): every setting of the ranker that
+was chosen by looking at tasks is re-chosen per fold on the other repositories' tasks, from cached signals.
 
 Snapshots are expected at MIRRORS/<owner>+<name>/repo (bare git directories).
 """
@@ -27,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 if TYPE_CHECKING:
     from lingcode.context.engine import Snapshot
@@ -211,11 +218,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="substring of instance ids to run")
     parser.add_argument("--materialise-only", action="store_true")
     parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--loo", action="store_true", help="leave-one-repository-out scoring")
+    parser.add_argument("--cache", type=Path, default=Path("/work/.bench/localize-signals.pkl"))
+    parser.add_argument("--settings", type=int, default=1000, help="settings each fold chooses among")
+    parser.add_argument("--cache-only", action="store_true", help="with --loo: build the cache and stop")
+    parser.add_argument("--held-out", action="store_true", help="score the shipped rankers, fit nothing")
     args = parser.parse_args(argv)
     rows = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if args.only in r["instance_id"]]
     if args.limit:
         rows = rows[: args.limit]
+    if args.loo or args.held_out:
+        from benchmarks.localize_report import run_heldout, run_loo
+
+        roots = [materialise(row, args.mirrors, args.work) for row in rows]
+        if args.held_out:
+            return run_heldout(rows, roots, args.cache)
+        return run_loo(rows, roots, args.cache, args.settings, args.cache_only)
     eng, index_only, base = Tally(), Tally(), Tally()
     for row in rows:
         root = materialise(row, args.mirrors, args.work)

@@ -26,14 +26,18 @@ TITLE_BOOST = 3.0
 problem in a few words, while its body adds logs, listings and reproduction code that match anything."""
 
 
+def title_terms(task: str) -> frozenset[str]:
+    """The terms of a task's title: its first line, when more text follows (else none)."""
+    title, _, body = task.strip().partition("\n")
+    return frozenset(terms(title)) if body.strip() else frozenset()
+
+
 def query_weights(task: str) -> dict[str, float]:
     """The task's terms, each weighted 1 + log(count) (repeated words matter, but sublinearly), and the
     terms of its title (first line, when more text follows) weighted `TITLE_BOOST` times more."""
     weights = {t: 1.0 + math.log(c) for t, c in Counter(terms(task)).items()}
-    title, _, body = task.strip().partition("\n")
-    if body.strip():
-        for term in set(terms(title)):
-            weights[term] *= TITLE_BOOST
+    for term in title_terms(task):
+        weights[term] *= TITLE_BOOST
     return weights
 
 
@@ -51,8 +55,18 @@ def content_bm25(
     conn: sqlite3.Connection, records: Sequence[FileRecord], query: dict[str, float]
 ) -> np.ndarray:
     """BM25 of every record's content for the weighted query terms."""
+    title, body = content_bm25_split(conn, records, query, frozenset())
+    total: np.ndarray = title + body
+    return total
+
+
+def content_bm25_split(
+    conn: sqlite3.Connection, records: Sequence[FileRecord], query: dict[str, float], title: frozenset[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """BM25 of every record's content for the weighted query, as the part of the `title` terms and the
+    rest (their sum is the whole score): the learned combiner weighs the two apart."""
     n = len(records)
-    scores = np.zeros(n)
+    parts = np.zeros(n), np.zeros(n)
     by_blob: dict[str, list[int]] = defaultdict(list)
     for i, rec in enumerate(records):
         if not rec.status:
@@ -68,8 +82,8 @@ def content_bm25(
             continue  # absent, or as common as a stopword in this repository
         idx = np.fromiter((i for i, _ in hits), dtype=np.int64, count=len(hits))
         tf = np.fromiter((t for _, t in hits), dtype=np.float64, count=len(hits))
-        _bm25_add(scores, idx, tf, lengths, weight)
-    return scores
+        _bm25_add(parts[0] if term in title else parts[1], idx, tf, lengths, weight)
+    return parts
 
 
 def bag_bm25(bags: Sequence[Iterable[str]], query: dict[str, float]) -> np.ndarray:

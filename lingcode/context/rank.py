@@ -3,7 +3,9 @@
 Lexical retrieval is BM25 over the index's postings (the index is incremental, so the corpus is never
 re-tokenised per query), plus exact matches of paths and identifiers the task mentions. Test files and
 non-code files are demoted: tasks ask to change source. When the work tree is at hand, a second stage
-(`rerank.py`) reads the top candidates and adds their best-passage and quoted-literal evidence.
+(`rerank.py`) reads the top candidates and adds their best-passage and quoted-literal evidence, and a
+learned linear combiner (`combine.py`) re-orders those candidates from all the signals: hand-set fusion
+weights held up worse on repositories they were not chosen on (`benchmarks/localize.py --loo`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ import numpy as np
 from lingcode.context.files import is_test_path
 from lingcode.context.graph import Graph, NameTable, name_table, pagerank, reference_graph
 from lingcode.context.index import FileRecord
-from lingcode.context.lexical import bag_bm25, content_bm25, path_words, query_weights, symbol_words
+from lingcode.context.lexical import (
+    bag_bm25,
+    content_bm25_split,
+    path_words,
+    query_weights,
+    symbol_words,
+    title_terms,
+)
 from lingcode.context.query import Mentions, PathLookup, find_mentions
 
 _path_of = attrgetter("path")
@@ -63,6 +72,16 @@ def _normalise(values: np.ndarray) -> np.ndarray:
 
 
 @dataclass
+class PriorParts:
+    """What the prior is made of, per record: is it a test file, is it a documentation file, and the
+    factor for files left unparsed (0.3) or of no known language (0.6), else 1."""
+
+    tests: np.ndarray
+    docs: np.ndarray
+    other: np.ndarray
+
+
+@dataclass
 class Signals:
     """Per-file evidence for one task, each an array over the records."""
 
@@ -81,6 +100,11 @@ class Signals:
     prior: np.ndarray
     """Demotion of tests, docs and unparsed files."""
     transition: Graph
+    lexical_title: np.ndarray
+    """The title terms' part of the content BM25, max-normalised on its own."""
+    lexical_body: np.ndarray
+    """The other terms' part of the content BM25, max-normalised on its own."""
+    prior_parts: PriorParts
     passages: np.ndarray | None = field(default=None)
     """Second stage: BM25 of each candidate's best passages, max-normalised (None before that stage)."""
     literals: np.ndarray | None = field(default=None)
@@ -125,20 +149,30 @@ def signals(
         forced[i] = 1.0
     query = query_weights(task)
     nothing = np.zeros(n)
+    title, body = content_bm25_split(conn, records, query, title_terms(task)) if query else (nothing, nothing)
+    tests, docs, other = _prior_factors(records, paths)
     return Signals(
-        lexical=_normalise(content_bm25(conn, records, query)) if query else nothing,
+        lexical=_normalise(title + body),
         path=_normalise(bag_bm25([path_words(p) for p in paths], query)) if query else nothing,
         names=_normalise(bag_bm25([symbol_words(r) for r in records], query)) if query else nothing,
         symbols=_normalise(_symbol_scores(records, mentions, names)),
         mentioned=mentioned,
         forced=forced,
-        prior=_priors(records, paths),
+        prior=tests * docs * other,
         transition=reference_graph(records, names),
+        lexical_title=_normalise(title),
+        lexical_body=_normalise(body),
+        prior_parts=PriorParts(tests < 1, docs < 1, other),
     )
 
 
 def fuse(sig: Signals, weights: Weights = Weights()) -> np.ndarray:
     """One score per file in [0, 0.9]: direct evidence plus PageRank personalised by it, times the priors."""
+    return fuse_with_graph(sig, weights)[0]
+
+
+def fuse_with_graph(sig: Signals, weights: Weights = Weights()) -> tuple[np.ndarray, np.ndarray]:
+    """`fuse`'s scores and the max-normalised PageRank they hold (a feature of the learned combiner)."""
     direct = (
         weights.lexical * sig.lexical
         + weights.path * sig.path
@@ -153,7 +187,7 @@ def fuse(sig: Signals, weights: Weights = Weights()) -> np.ndarray:
     personal = direct + sig.forced + (0.0 if direct.any() or sig.forced.any() else 1.0)
     graph = _normalise(pagerank(sig.transition, personal))
     fused: np.ndarray = (direct + weights.graph * graph) * sig.prior
-    return _normalise(fused) * 0.9
+    return _normalise(fused) * 0.9, graph
 
 
 def rank_files(
@@ -171,14 +205,14 @@ def rank_files(
     if not records:
         return []
     sig = signals(conn, records, task, named, changed)
-    fused = fuse(sig)
+    fused, graph = fuse_with_graph(sig)
     if root is not None and task:
         # imported here: the task-free map (`lingcode map`) never runs this stage and need not load it
         from lingcode.context.rerank import candidate_evidence
 
         evidence = candidate_evidence(records, fused, sig.prior, root, task, query_weights(task))
         sig.passages, sig.literals = evidence.passages, evidence.literals
-        fused = fuse(sig)
+        fused = _combined(sig, graph, evidence.order, fuse(sig))
     scores = fused.astype(np.float64)
     reasons = np.where(sig.mentioned > 0, "mentioned", "ranked").astype(object)
     for i in _locate(records, changed).values():
@@ -192,6 +226,19 @@ def rank_files(
     return list(map(Ranked, order.tolist(), scores[order].tolist(), reasons[order].tolist()))
 
 
+def _combined(sig: Signals, graph: np.ndarray, order: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The learned combiner's order of the second stage's candidates, above every other file."""
+    from lingcode.context.combine import Columns, reorder
+
+    assert sig.passages is not None and sig.literals is not None
+    parts = sig.prior_parts
+    cols = Columns(
+        sig.lexical, sig.lexical_title, sig.lexical_body, sig.path, sig.names, sig.symbols, sig.mentioned,
+        graph, sig.passages, sig.literals, parts.tests, parts.docs, parts.other, _normalise(second),
+    )  # fmt: skip
+    return reorder(cols, order)
+
+
 def _locate(records: Sequence[FileRecord], wanted: Sequence[str]) -> dict[str, int]:
     """Record index of each wanted path that is a record. Records are in path order (the engine keeps them
     so), so a binary search does it: a dict of every path costs ~25 ms at 50,000 files for the few asked."""
@@ -203,21 +250,24 @@ def _locate(records: Sequence[FileRecord], wanted: Sequence[str]) -> dict[str, i
     return found
 
 
-def _priors(records: Sequence[FileRecord], paths: Sequence[str]) -> np.ndarray:
-    prior = np.ones(len(records))
+def _prior_factors(
+    records: Sequence[FileRecord], paths: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The prior's factors (their product is the prior): 0.35 for tests, 0.5 for docs, 0.3 unparsed /
+    0.6 unknown language, else 1."""
+    tests, docs, other = np.ones(len(records)), np.ones(len(records)), np.ones(len(records))
     if not paths:
-        return prior
+        return tests, docs, other
     # cheap cues found in one pass over all paths joined; the exact checks then run on a few paths only
     joined = "\n".join(paths).lower()
     starts = np.cumsum([0] + [len(p) + 1 for p in paths[:-1]])
-    tests = _cued(_TEST_CUE, joined, starts)
-    prior[[i for i in tests if is_test_path(paths[i])]] *= 0.35
-    docs = _cued(_DOC_CUE, joined, starts)
-    prior[[i for i in docs if _DOC_HINT.intersection(paths[i].lower().split("/")[:-1])]] *= 0.5
+    tests[[i for i in _cued(_TEST_CUE, joined, starts) if is_test_path(paths[i])]] = 0.35
+    cued = _cued(_DOC_CUE, joined, starts)
+    docs[[i for i in cued if _DOC_HINT.intersection(paths[i].lower().split("/")[:-1])]] = 0.5
     # one pass: files left unparsed (binary, large, generated) and files of no known language
     for i in [i for i, rec in enumerate(records) if rec.status or rec.language is None]:
-        prior[i] *= 0.3 if records[i].status else 0.6
-    return prior
+        other[i] = 0.3 if records[i].status else 0.6
+    return tests, docs, other
 
 
 def _cued(cue: re.Pattern[str], joined: str, starts: np.ndarray) -> list[int]:

@@ -31,6 +31,8 @@ class Evidence:
 
     passages: np.ndarray
     literals: np.ndarray
+    order: np.ndarray
+    """The candidates: the best `CANDIDATES` record indices by the first stage, best first."""
 
 
 def _read(root: Path, path: str) -> str:
@@ -66,10 +68,11 @@ def candidate_evidence(
     quoted in a translation catalogue does not set the scale for the source that prints it.
     """
     n = len(records)
-    order = np.argsort(-first, kind="stable")[:CANDIDATES].tolist()
+    best = np.argsort(-first, kind="stable")[:CANDIDATES]
+    order = best.tolist()
     chosen = [i for i in order if not records[i].status and first[i] > 0]
     texts = {i: _read(root, records[i].path) for i in chosen}
     defs = {i: records[i].definitions for i in chosen}
     passages = _array(n, passage_scores(texts, defs, query))
     literals = _array(n, literal_scores(texts, quoted_phrases(task)))
-    return Evidence(_normalise(passages), _normalise(literals * prior))
+    return Evidence(_normalise(passages), _normalise(literals * prior), best)
