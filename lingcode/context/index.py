@@ -22,12 +22,20 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from lingcode.config import cache_home
 from lingcode.context.files import Listing, classify, git_dir
 
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
 SCHEMA_VERSION = "5"
-_PARALLEL_MIN = 64
+_PARALLEL_MIN = 64  # fewer files than this are parsed in process: a pool's start costs more
+_CHUNK = 64  # files per pool task
+# what pool workers import, loaded once in the forkserver rather than in every worker
+_PRELOAD = ("lingcode.context.index", "lingcode.context.tags", "lingcode.context.terms")
+T = TypeVar("T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS blobs (blob TEXT PRIMARY KEY, status TEXT, length INTEGER, data BLOB);
@@ -225,9 +233,16 @@ def current_blobs(conn: sqlite3.Connection, listing: Listing) -> dict[str, str]:
 Parsed = tuple[str, str, str, int, bytes, dict[str, int]]
 """(path, blob, status, length, marshalled (language, defs, refs), term counts)."""
 
+NO_TERMS = -1
+"""The length of an indexed file whose terms are not counted yet (see `termindex`)."""
 
-def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None:
-    """Read and tag one file (runs in worker processes); None when it vanished or cannot be read."""
+
+def parse_file(root: str, path: str, blob: str, max_bytes: int, terms: bool = True) -> Parsed | None:
+    """Read and tag one file (runs in worker processes); None when it vanished or cannot be read.
+
+    Without `terms` the file's term counts are left for later (length `NO_TERMS`): a task-free map
+    does not rank by words, and counting them costs as much as the tags.
+    """
     from lingcode.context.tags import extract, language_of
     from lingcode.context.terms import term_counts
 
@@ -241,9 +256,13 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None
     defs: list[Def] = []
     refs: list[str] = []
     counts: dict[str, int] = {}
+    length = 0
     if not status:
-        text = data.decode("utf-8")
-        counts = term_counts(text)
+        if terms:
+            counts = term_counts(data.decode("utf-8"))
+            length = sum(counts.values())
+        else:
+            length = NO_TERMS
         if lang is not None:
             try:
                 tags = extract(lang, data)
@@ -254,12 +273,16 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None
                 refs = tags.references
     # names and references as joined strings: splitting them is far cheaper than unmarshalling lists
     payload = marshal.dumps((lang, "\n".join(d[0] for d in defs), "\n".join(refs), marshal.dumps(defs)))
-    return path, blob, status, sum(counts.values()), payload, counts
+    return path, blob, status, length, payload, counts
 
 
-def _parse_chunk(args: tuple[str, list[tuple[str, str]], int]) -> list[Parsed]:
-    root, items, max_bytes = args
-    return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes)) is not None]
+Job = tuple[str, list[tuple[str, str]], int, bool]
+"""(root, (path, blob) pairs, max bytes, whether to count terms): one chunk of work for a pool worker."""
+
+
+def _parse_chunk(job: Job) -> list[Parsed]:
+    root, items, max_bytes, terms = job
+    return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes, terms)) is not None]
 
 
 def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
@@ -267,37 +290,68 @@ def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str,
         yield items[start : start + size]
 
 
-def parse_missing(
-    root: Path, missing: list[tuple[str, str]], max_bytes: int, progress: Callable[[int, int], None] | None
-) -> Iterable[Parsed]:
-    """Parse files not yet in the index, in a process pool when there are many."""
-    if len(missing) < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
-        for done, (path, blob) in enumerate(missing, 1):
-            parsed = parse_file(str(root), path, blob, max_bytes)
-            if progress:
-                progress(done, len(missing))
-            if parsed is not None:
-                yield parsed
-        return
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
-
-    workers = min(os.cpu_count() or 2, 8)
-    jobs = [(str(root), chunk, max_bytes) for chunk in _chunks(missing, 64)]
+def in_pool(
+    worker: Callable[[Job], list[T]],
+    jobs: list[Job],
+    progress: Callable[[int, int], None] | None,
+) -> Iterator[T]:
+    """Each job's results in job order, from a process pool when there are many files, else in process."""
+    total = sum(len(job[1]) for job in jobs)
     done = 0
-    try:
-        # forkserver: the parent may hold threads (a UI, an HTTP client) that fork would copy half-way
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-            for results in pool.map(_parse_chunk, jobs):
+    if total >= _PARALLEL_MIN and (os.cpu_count() or 1) >= 2:
+        from concurrent.futures.process import BrokenProcessPool  # not imported on the warm path
+
+        try:
+            for results in _pool_map(worker, jobs):
                 done += 1
                 if progress:
-                    progress(min(done * 64, len(missing)), len(missing))
+                    progress(min(done * _CHUNK, total), total)
                 yield from results
-    except (BrokenProcessPool, OSError, RuntimeError):
-        # no worker processes here (an unguarded __main__, a sandbox): finish in this process
-        for _root, chunk, _max in jobs[done:]:
-            yield from _parse_chunk((str(root), chunk, max_bytes))
+            return
+        except (BrokenProcessPool, OSError, RuntimeError):
+            pass  # no worker processes here (an unguarded __main__, a sandbox): finish in this process
+    for at in range(done, len(jobs)):
+        yield from worker(jobs[at])
+        if progress:
+            progress(min((at + 1) * _CHUNK, total), total)
+
+
+def _pool_map(worker: Callable[[Job], list[T]], jobs: list[Job]) -> Iterator[list[T]]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(os.cpu_count() or 2, 8, len(jobs))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
+        yield from pool.map(worker, jobs)
+
+
+def _pool_context() -> BaseContext:
+    """How pool workers start: forked, when nothing makes that unsafe; else from a clean forkserver.
+
+    A forked worker starts with everything this process imported (no interpreter start, no imports:
+    ~0.1-0.2 s of CPU per worker less), but fork copies other threads half-way (a UI, an HTTP client):
+    with any thread besides the main one, workers come from a forkserver, which imports the modules
+    they need once for all of them.
+    """
+    import threading
+    from multiprocessing import get_context
+
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return get_context("fork")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(list(_PRELOAD))
+    return context
+
+
+def parse_missing(
+    root: Path,
+    missing: list[tuple[str, str]],
+    max_bytes: int,
+    progress: Callable[[int, int], None] | None,
+    terms: bool = True,
+) -> Iterable[Parsed]:
+    """Parse files not yet in the index, in a process pool when there are many."""
+    jobs = [(str(root), chunk, max_bytes, terms) for chunk in _chunks(missing, _CHUNK)]
+    return in_pool(_parse_chunk, jobs, progress)
 
 
 def store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from lingcode.context.engine import snapshot
-from lingcode.context.index import clear_index, index_path
+import pytest
+
+from lingcode.context import refindex
+from lingcode.context.engine import build_context, repo_map, snapshot
+from lingcode.context.index import NO_TERMS, clear_index, index_path
 from tests.conftest import GitRepoFactory, git
 
 
@@ -93,3 +96,47 @@ def test_outside_git_the_directory_is_walked(tmp_path: Path) -> None:
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "dep.js").write_text("function dep() {}\n")
     assert _defs(tmp_path) == {"src/a.py": {"alpha"}}
+
+
+def _postings(root: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(index_path(root)) as conn:
+        return sorted(conn.execute("SELECT term, blob, tf FROM postings"))
+
+
+def _lengths(root: Path) -> dict[str, int]:
+    snap = snapshot(root, progress=False)
+    try:
+        return {r.path: r.length for r in snap.records}
+    finally:
+        snap.conn.close()
+
+
+def _term_repo(make_repo: GitRepoFactory, count: int) -> Path:
+    files: dict[str, str | bytes] = {
+        f"pkg/mod{i}.py": f"def parse_{i}(value):\n    return value.strip()  # sanitize input {i}\n"
+        for i in range(count)
+    }
+    files["README.md"] = "Parsing values, stripped and sanitized.\n"
+    files["logo.png"] = b"\x89PNG\r\n\x1a\n\0\0\0binary"
+    return make_repo(files)
+
+
+@pytest.mark.parametrize("count", [3, 80])  # in process, and in the pool
+def test_a_map_leaves_terms_for_the_first_ranking_which_counts_them_as_a_full_build_does(
+    make_repo: GitRepoFactory, count: int
+) -> None:
+    mapped, counted = _term_repo(make_repo, count), _term_repo(make_repo, count)
+    repo_map(mapped, 512)
+    with sqlite3.connect(index_path(mapped)) as conn:
+        assert conn.execute("SELECT count(*) FROM postings").fetchone() == (0,)
+        stored = dict(conn.execute("SELECT blob, length FROM blobs"))
+    assert set(stored.values()) == {NO_TERMS}  # every text file parsed, none counted
+    assert _lengths(mapped) == _lengths(counted)  # the first ranking snapshot counts them
+    assert _postings(mapped) == _postings(counted) != []
+    with sqlite3.connect(index_path(mapped)) as conn:
+        kept = refindex.decode(conn.execute("SELECT data FROM refindex").fetchone()[0], "")
+    assert kept is not None and NO_TERMS not in {r.length for r in kept.records}  # stored again, counted
+    task = "strip and sanitize the parsed value"
+    assert [r.path for r in build_context(task, mapped, 2000).files] == [
+        r.path for r in build_context(task, counted, 2000).files
+    ]
