@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+from lingcode.context import index as idx
 from lingcode.context import refindex
 from lingcode.context.engine import build_context, repo_map, snapshot
 from lingcode.context.index import NO_TERMS, clear_index, index_path
@@ -140,3 +143,32 @@ def test_a_map_leaves_terms_for_the_first_ranking_which_counts_them_as_a_full_bu
     assert [r.path for r in build_context(task, mapped, 2000).files] == [
         r.path for r in build_context(task, counted, 2000).files
     ]
+
+
+def _parsed(root: Path, count: int) -> list[idx.Parsed]:
+    items = [(f"pkg/mod{i}.py", f"blob{i}") for i in range(count)]
+    return list(idx.parse_missing(root, items, 100_000, None, terms=True))
+
+
+def test_pool_workers_fork_alone_and_come_from_a_forkserver_beside_other_threads(
+    make_repo: GitRepoFactory,
+) -> None:
+    files: dict[str, str | bytes] = {f"pkg/mod{i}.py": f"def f_{i}(x):\n    return g(x)\n" for i in range(70)}
+    root = make_repo(files)
+    assert idx._pool_context().get_start_method() == ("fork" if sys.platform == "linux" else "forkserver")
+    alone = _parsed(root, 70)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        # a fork now would copy the other thread's state half-way: the forkserver starts the workers
+        assert idx._pool_context().get_start_method() == "forkserver"
+        beside = _parsed(root, 70)
+    finally:
+        stop.set()
+        other.join()
+    in_process = [
+        p for i in range(70) if (p := idx.parse_file(str(root), f"pkg/mod{i}.py", f"blob{i}", 100_000))
+    ]
+    assert alone == beside == in_process
+    assert [p[0] for p in alone] == [f"pkg/mod{i}.py" for i in range(70)]  # in order, one per file
