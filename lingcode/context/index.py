@@ -9,6 +9,7 @@ Rows are keyed by the git blob id of the content: tracked files that git reports
 from the git index without being read; other files are hashed once and remembered by size and mtime.
 An unchanged file is therefore never parsed twice, across branches and renames alike. The same file
 also keeps the latest reference index (table `refindex`, see `refindex.py`) and rendered map.
+A task-free map stores tags only: term counts for BM25 wait until a ranking needs them (`termindex.py`).
 """
 
 from __future__ import annotations
