@@ -98,7 +98,11 @@ def _open(root: Path, raw: GitListing | None = None) -> Snapshot:
     listing = list_files(root, raw, tracked)
     blobs = idx.current_blobs(conn, listing)
     conn.commit()
-    return Snapshot(conn, blobs, [p for p in listing.others if p in blobs], basis)
+    # git's listing calls a file modified when its stat changed (touched, rewritten with the same bytes);
+    # only a content other than the git index's is a change to rank around
+    known = tracked or {}
+    changed = [p for p in listing.others if p in blobs and blobs[p] != known.get(p)]
+    return Snapshot(conn, blobs, changed, basis)
 
 
 def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool, terms: bool = True) -> None:
