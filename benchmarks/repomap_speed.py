@@ -235,6 +235,8 @@ def run_pairs(tools: list[Tool], root: Path, pairs: int, maps: Path) -> tuple[Re
                     one(mode, tool)
     finally:
         target.write_bytes(original)
+        # the restored file is stat-dirty to git until its index is refreshed: leave the tree clean
+        subprocess.run(["git", "update-index", "-q", "--refresh"], cwd=root, capture_output=True)
     return results, loads
 
 
