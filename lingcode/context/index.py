@@ -23,20 +23,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
 
 from lingcode.config import cache_home
 from lingcode.context.files import Listing, classify, git_dir
-
-if TYPE_CHECKING:
-    from multiprocessing.context import BaseContext
+from lingcode.context.pool import CHUNK, Job, in_pool
 
 SCHEMA_VERSION = "5"
-_PARALLEL_MIN = 64  # fewer files than this are parsed in process: a pool's start costs more
-_CHUNK = 64  # files per pool task
-# what pool workers import, loaded once in the forkserver rather than in every worker
-_PRELOAD = ("lingcode.context.index", "lingcode.context.tags", "lingcode.context.terms")
-T = TypeVar("T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS blobs (blob TEXT PRIMARY KEY, status TEXT, length INTEGER, data BLOB);
@@ -277,10 +269,6 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int, terms: bool = Tr
     return path, blob, status, length, payload, counts
 
 
-Job = tuple[str, list[tuple[str, str]], int, bool]
-"""(root, (path, blob) pairs, max bytes, whether to count terms): one chunk of work for a pool worker."""
-
-
 def _parse_chunk(job: Job) -> list[Parsed]:
     root, items, max_bytes, terms = job
     return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes, terms)) is not None]
@@ -291,58 +279,6 @@ def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str,
         yield items[start : start + size]
 
 
-def in_pool(
-    worker: Callable[[Job], list[T]],
-    jobs: list[Job],
-    progress: Callable[[int, int], None] | None,
-) -> Iterator[T]:
-    """Each job's results in job order, from a process pool when there are many files, else in process."""
-    total = sum(len(job[1]) for job in jobs)
-    done = 0
-    if total >= _PARALLEL_MIN and (os.cpu_count() or 1) >= 2:
-        from concurrent.futures.process import BrokenProcessPool  # not imported on the warm path
-
-        try:
-            for results in _pool_map(worker, jobs):
-                done += 1
-                if progress:
-                    progress(min(done * _CHUNK, total), total)
-                yield from results
-            return
-        except (BrokenProcessPool, OSError, RuntimeError):
-            pass  # no worker processes here (an unguarded __main__, a sandbox): finish in this process
-    for at in range(done, len(jobs)):
-        yield from worker(jobs[at])
-        if progress:
-            progress(min((at + 1) * _CHUNK, total), total)
-
-
-def _pool_map(worker: Callable[[Job], list[T]], jobs: list[Job]) -> Iterator[list[T]]:
-    from concurrent.futures import ProcessPoolExecutor
-
-    workers = min(os.cpu_count() or 2, 8, len(jobs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-        yield from pool.map(worker, jobs)
-
-
-def _pool_context() -> BaseContext:
-    """How pool workers start: forked, when nothing makes that unsafe; else from a clean forkserver.
-
-    A forked worker starts with everything this process imported (no interpreter start, no imports:
-    ~0.1-0.2 s of CPU per worker less), but fork copies other threads half-way (a UI, an HTTP client):
-    with any thread besides the main one, workers come from a forkserver, which imports the modules
-    they need once for all of them.
-    """
-    import threading
-    from multiprocessing import get_context
-
-    if sys.platform == "linux" and threading.active_count() == 1:
-        return get_context("fork")
-    context = get_context("forkserver")
-    context.set_forkserver_preload(list(_PRELOAD))
-    return context
-
-
 def parse_missing(
     root: Path,
     missing: list[tuple[str, str]],
@@ -351,7 +287,7 @@ def parse_missing(
     terms: bool = True,
 ) -> Iterable[Parsed]:
     """Parse files not yet in the index, in a process pool when there are many."""
-    jobs = [(str(root), chunk, max_bytes, terms) for chunk in _chunks(missing, _CHUNK)]
+    jobs = [(str(root), chunk, max_bytes, terms) for chunk in _chunks(missing, CHUNK)]
     return in_pool(_parse_chunk, jobs, progress)
 
 

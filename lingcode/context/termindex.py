@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lingcode.context import index as idx
-from lingcode.context.index import FileRecord, Job
+from lingcode.context.index import FileRecord
+from lingcode.context.pool import CHUNK, Job, in_pool
 
 Counted = tuple[str, int, dict[str, int]]
 """(blob, length, term counts) of one file."""
@@ -77,9 +78,11 @@ def fill_terms(
         if rec.blob not in lengths:
             todo.setdefault(rec.blob, rec.path)  # one count per content, however many paths share it
     items = sorted((path, blob) for blob, path in todo.items())
-    jobs: list[Job] = [(str(root), items[at : at + 64], max_bytes, True) for at in range(0, len(items), 64)]
+    jobs: list[Job] = [
+        (str(root), items[at : at + CHUNK], max_bytes, True) for at in range(0, len(items), CHUNK)
+    ]
     with conn:
-        for blob, length, counts in idx.in_pool(_count_chunk, jobs, progress):
+        for blob, length, counts in in_pool(_count_chunk, jobs, progress):
             conn.execute("DELETE FROM postings WHERE blob = ?", (blob,))
             conn.executemany(
                 "INSERT INTO postings VALUES (?, ?, ?)", ((t, blob, n) for t, n in counts.items())

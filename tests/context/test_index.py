@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lingcode.context import index as idx
-from lingcode.context import refindex
+from lingcode.context import pool, refindex
 from lingcode.context.engine import build_context, repo_map, snapshot
 from lingcode.context.index import NO_TERMS, clear_index, index_path
 from tests.conftest import GitRepoFactory, git
@@ -155,14 +155,14 @@ def test_pool_workers_fork_alone_and_come_from_a_forkserver_beside_other_threads
 ) -> None:
     files: dict[str, str | bytes] = {f"pkg/mod{i}.py": f"def f_{i}(x):\n    return g(x)\n" for i in range(70)}
     root = make_repo(files)
-    assert idx._pool_context().get_start_method() == ("fork" if sys.platform == "linux" else "forkserver")
+    assert pool.pool_context().get_start_method() == ("fork" if sys.platform == "linux" else "forkserver")
     alone = _parsed(root, 70)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
         # a fork now would copy the other thread's state half-way: the forkserver starts the workers
-        assert idx._pool_context().get_start_method() == "forkserver"
+        assert pool.pool_context().get_start_method() == "forkserver"
         beside = _parsed(root, 70)
     finally:
         stop.set()
