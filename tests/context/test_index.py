@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 import threading
@@ -13,6 +14,7 @@ from lingcode.context import index as idx
 from lingcode.context import pool, refindex
 from lingcode.context.engine import build_context, repo_map, snapshot
 from lingcode.context.index import NO_TERMS, clear_index, index_path
+from lingcode.context.pool import Job
 from tests.conftest import GitRepoFactory, git
 
 
@@ -145,6 +147,15 @@ def test_a_map_leaves_terms_for_the_first_ranking_which_counts_them_as_a_full_bu
     ]
 
 
+def _worker_pids(job: Job) -> list[int]:
+    return [os.getpid()]
+
+
+def _pool_pids() -> set[int]:
+    jobs: list[Job] = [("", [("f", "b")] * 64, 0, False) for _ in range(4)]
+    return set(pool.in_pool(_worker_pids, jobs, None))
+
+
 def _parsed(root: Path, count: int) -> list[idx.Parsed]:
     items = [(f"pkg/mod{i}.py", f"blob{i}") for i in range(count)]
     return list(idx.parse_missing(root, items, 100_000, None, terms=True))
@@ -157,6 +168,7 @@ def test_pool_workers_fork_alone_and_come_from_a_forkserver_beside_other_threads
     root = make_repo(files)
     assert pool.pool_context().get_start_method() == ("fork" if sys.platform == "linux" else "forkserver")
     alone = _parsed(root, 70)
+    assert os.getpid() not in _pool_pids()  # the work really ran in worker processes
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -164,6 +176,7 @@ def test_pool_workers_fork_alone_and_come_from_a_forkserver_beside_other_threads
         # a fork now would copy the other thread's state half-way: the forkserver starts the workers
         assert pool.pool_context().get_start_method() == "forkserver"
         beside = _parsed(root, 70)
+        assert os.getpid() not in _pool_pids()
     finally:
         stop.set()
         other.join()
