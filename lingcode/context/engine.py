@@ -98,11 +98,18 @@ def _open(root: Path, raw: GitListing | None = None) -> Snapshot:
     listing = list_files(root, raw, tracked)
     blobs = idx.current_blobs(conn, listing)
     conn.commit()
-    return Snapshot(conn, blobs, [p for p in listing.others if p in blobs], basis)
+    # git's listing calls a file modified when its stat changed (touched, rewritten with the same bytes);
+    # only a content other than the git index's is a change to rank around
+    known = tracked or {}
+    changed = [p for p in listing.others if p in blobs and blobs[p] != known.get(p)]
+    return Snapshot(conn, blobs, changed, basis)
 
 
-def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -> None:
-    """Parse the files whose content the index lacks (in parallel when there are many)."""
+def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool, terms: bool = True) -> None:
+    """Parse the files whose content the index lacks (in parallel when there are many).
+
+    `terms` also counts every file's terms for BM25; a task-free map leaves that for later (`termindex`).
+    """
     from lingcode.context import refindex  # numpy: not imported on a cached map's path
 
     # only paths whose content differs from the kept reference index's can need parsing; with no kept
@@ -120,7 +127,8 @@ def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -
             missing[path] = blob
     if missing:
         draw = idx.tty_progress("indexing") if progress else None
-        idx.store(snap.conn, idx.parse_missing(root, sorted(missing.items()), config.max_file_bytes, draw))
+        parsed = idx.parse_missing(root, sorted(missing.items()), config.max_file_bytes, draw, terms)
+        idx.store(snap.conn, parsed)
 
         # the kept reference index's records read their rows later: keep those alive, and once rows are
         # dropped store the current one, so no stored copy names a content whose row is gone
@@ -130,14 +138,34 @@ def _update(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -
         collected = idx.collect_garbage(snap.conn, live, len(snap.blobs))
     snap.conn.commit()
     snap._records = refindex.records_for(snap.conn, base, snap.blobs, snap.basis, change, collected)
+    if terms:
+        _fill_terms(snap, root, config, progress)
 
 
-def snapshot(root: Path, config: ContextConfig | None = None, progress: bool = True) -> Snapshot:
-    """List the repository's files, parse those the index lacks, and give access to every record."""
+def _fill_terms(snap: Snapshot, root: Path, config: ContextConfig, progress: bool) -> None:
+    """Count the terms a task-free map left uncounted, and keep the records' new lengths."""
+    from lingcode.context import refindex, termindex
+
+    records = snap.records
+    draw = idx.tty_progress("counting terms") if progress else None
+    filled = termindex.fill_terms(snap.conn, root, records, config.max_file_bytes, draw)
+    if filled:
+        rows.set_lengths(snap.conn, filled)
+        if isinstance(records, refindex.Records):
+            refindex.save(snap.conn, records)  # a kept copy with uncounted lengths would be filled again
+
+
+def snapshot(
+    root: Path, config: ContextConfig | None = None, progress: bool = True, terms: bool = True
+) -> Snapshot:
+    """List the repository's files, parse those the index lacks, and give access to every record.
+
+    `terms=False` leaves files' BM25 term counts uncounted (for callers that do not rank by words).
+    """
     root = root.resolve()
     snap = _open(root)
     try:
-        _update(snap, root, config or ContextConfig(), progress)
+        _update(snap, root, config or ContextConfig(), progress, terms)
     except BaseException:
         snap.conn.close()
         raise
@@ -236,7 +264,7 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
         row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return str(row[0])
-        _update(snap, root, config, progress)
+        _update(snap, root, config, progress, terms=False)  # a task-free map does not rank by words
         text = _render_map(snap, root, budget, config)
         with snap.conn:
             snap.conn.execute("DELETE FROM rendered")  # only the latest state is worth keeping

@@ -9,6 +9,7 @@ Rows are keyed by the git blob id of the content: tracked files that git reports
 from the git index without being read; other files are hashed once and remembered by size and mtime.
 An unchanged file is therefore never parsed twice, across branches and renames alike. The same file
 also keeps the latest reference index (table `refindex`, see `refindex.py`) and rendered map.
+A task-free map stores tags only: term counts for BM25 wait until a ranking needs them (`termindex.py`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from pathlib import Path
 
 from lingcode.config import cache_home
 from lingcode.context.files import Listing, classify, git_dir
+from lingcode.context.pool import CHUNK, Job, in_pool
 
 SCHEMA_VERSION = "5"
-_PARALLEL_MIN = 64
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS blobs (blob TEXT PRIMARY KEY, status TEXT, length INTEGER, data BLOB);
@@ -225,9 +226,16 @@ def current_blobs(conn: sqlite3.Connection, listing: Listing) -> dict[str, str]:
 Parsed = tuple[str, str, str, int, bytes, dict[str, int]]
 """(path, blob, status, length, marshalled (language, defs, refs), term counts)."""
 
+NO_TERMS = -1
+"""The length of an indexed file whose terms are not counted yet (see `termindex`)."""
 
-def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None:
-    """Read and tag one file (runs in worker processes); None when it vanished or cannot be read."""
+
+def parse_file(root: str, path: str, blob: str, max_bytes: int, terms: bool = True) -> Parsed | None:
+    """Read and tag one file (runs in worker processes); None when it vanished or cannot be read.
+
+    Without `terms` the file's term counts are left for later (length `NO_TERMS`): a task-free map
+    does not rank by words, and counting them costs as much as the tags.
+    """
     from lingcode.context.tags import extract, language_of
     from lingcode.context.terms import term_counts
 
@@ -241,9 +249,13 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None
     defs: list[Def] = []
     refs: list[str] = []
     counts: dict[str, int] = {}
+    length = 0
     if not status:
-        text = data.decode("utf-8")
-        counts = term_counts(text)
+        if terms:
+            counts = term_counts(data.decode("utf-8"))
+            length = sum(counts.values())
+        else:
+            length = NO_TERMS
         if lang is not None:
             try:
                 tags = extract(lang, data)
@@ -254,12 +266,12 @@ def parse_file(root: str, path: str, blob: str, max_bytes: int) -> Parsed | None
                 refs = tags.references
     # names and references as joined strings: splitting them is far cheaper than unmarshalling lists
     payload = marshal.dumps((lang, "\n".join(d[0] for d in defs), "\n".join(refs), marshal.dumps(defs)))
-    return path, blob, status, sum(counts.values()), payload, counts
+    return path, blob, status, length, payload, counts
 
 
-def _parse_chunk(args: tuple[str, list[tuple[str, str]], int]) -> list[Parsed]:
-    root, items, max_bytes = args
-    return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes)) is not None]
+def _parse_chunk(job: Job) -> list[Parsed]:
+    root, items, max_bytes, terms = job
+    return [p for path, blob in items if (p := parse_file(root, path, blob, max_bytes, terms)) is not None]
 
 
 def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
@@ -268,36 +280,15 @@ def _chunks(items: list[tuple[str, str]], size: int) -> Iterator[list[tuple[str,
 
 
 def parse_missing(
-    root: Path, missing: list[tuple[str, str]], max_bytes: int, progress: Callable[[int, int], None] | None
+    root: Path,
+    missing: list[tuple[str, str]],
+    max_bytes: int,
+    progress: Callable[[int, int], None] | None,
+    terms: bool = True,
 ) -> Iterable[Parsed]:
     """Parse files not yet in the index, in a process pool when there are many."""
-    if len(missing) < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
-        for done, (path, blob) in enumerate(missing, 1):
-            parsed = parse_file(str(root), path, blob, max_bytes)
-            if progress:
-                progress(done, len(missing))
-            if parsed is not None:
-                yield parsed
-        return
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-    from multiprocessing import get_context
-
-    workers = min(os.cpu_count() or 2, 8)
-    jobs = [(str(root), chunk, max_bytes) for chunk in _chunks(missing, 64)]
-    done = 0
-    try:
-        # forkserver: the parent may hold threads (a UI, an HTTP client) that fork would copy half-way
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-            for results in pool.map(_parse_chunk, jobs):
-                done += 1
-                if progress:
-                    progress(min(done * 64, len(missing)), len(missing))
-                yield from results
-    except (BrokenProcessPool, OSError, RuntimeError):
-        # no worker processes here (an unguarded __main__, a sandbox): finish in this process
-        for _root, chunk, _max in jobs[done:]:
-            yield from _parse_chunk((str(root), chunk, max_bytes))
+    jobs = [(str(root), chunk, max_bytes, terms) for chunk in _chunks(missing, CHUNK)]
+    return in_pool(_parse_chunk, jobs, progress)
 
 
 def store(conn: sqlite3.Connection, parsed: Iterable[Parsed]) -> None:

@@ -308,9 +308,7 @@ def records_for(
     else:
         ref, save = base, False
     if save or store:
-        with conn:
-            conn.execute("INSERT OR REPLACE INTO refindex VALUES ('latest', ?)", (encode(ref),))
-        ref.unsaved = 0
+        _save(conn, ref)
     key = memory_key(conn)
     if key is not None:
         _MEMORY.clear()  # one is enough: the latest state of the one repository a process works in
@@ -318,6 +316,18 @@ def records_for(
     records = Records(ref.records)
     records.refs = ref
     return records
+
+
+def _save(conn: sqlite3.Connection, ref: RefIndex) -> None:
+    with conn:
+        conn.execute("INSERT OR REPLACE INTO refindex VALUES ('latest', ?)", (encode(ref),))
+    ref.unsaved = 0
+
+
+def save(conn: sqlite3.Connection, records: Records) -> None:
+    """Store the reference index of these records again (after their lengths were filled in)."""
+    if records.refs is not None:
+        _save(conn, records.refs)
 
 
 _COLUMNS = 7  # FileRecord's fields from path to length: definitions are read from the index when needed

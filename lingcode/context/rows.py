@@ -66,6 +66,15 @@ def load_definitions(conn: sqlite3.Connection, records: Iterable[FileRecord]) ->
             rec.packed_definitions = row[5]
 
 
+def set_lengths(conn: sqlite3.Connection, lengths: dict[str, int]) -> None:
+    """Update the process's decoded rows after their terms were counted (see `termindex`)."""
+    cache = _rows_cache(conn)
+    for blob, length in lengths.items():
+        row = cache.get(blob)
+        if row is not None:
+            cache[blob] = (row[0], row[1], row[2], row[3], length, row[5])
+
+
 def _decode(status: str, length: int, data: bytes) -> Row:
     lang, names, refs, packed = marshal.loads(data)
     return status, lang, names, refs, length, packed

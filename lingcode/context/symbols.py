@@ -28,7 +28,7 @@ def find_symbol(root: Path, name: str) -> list[SymbolHit]:
     if not parts:
         return []
     leaf, outer = parts[-1], parts[:-1]
-    snap = snapshot(root, progress=False)
+    snap = snapshot(root, progress=False, terms=False)  # no ranking by words here
     try:
         records = snap.records
     finally:
@@ -51,7 +51,7 @@ def find_symbol(root: Path, name: str) -> list[SymbolHit]:
 
 def related_tests(root: Path, changed: Sequence[str]) -> list[str]:
     """Test files most related to the changed files (shared names, test_<name> naming), best first."""
-    snap = snapshot(root, progress=False)
+    snap = snapshot(root, progress=False, terms=False)  # no ranking by words here
     try:
         records = snap.records
     finally:

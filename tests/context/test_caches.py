@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,22 @@ def test_importing_the_package_loads_nothing_until_a_name_is_used() -> None:
     assert after == ["lingcode.context.secrets"]
     assert missing
     assert not numpy
+
+
+def test_a_file_touched_but_not_changed_leaves_the_map_as_it_was(make_repo: GitRepoFactory) -> None:
+    files: dict[str, str | bytes] = {
+        "core.py": "".join(f"def helper_{i}(x):\n    return x\n\n\n" for i in range(6)),
+        "zz_leaf.py": "def lonely_leaf():\n    return 0\n",
+    }
+    for name in ("app", "cli", "web"):
+        files[f"{name}.py"] = "from core import *\n\n\n" + "".join(f"helper_{i}(1)\n" for i in range(6))
+    root = make_repo(files)
+    before = repo_map(root, 60)
+    leaf = root / "zz_leaf.py"
+    leaf.write_bytes(leaf.read_bytes())  # same bytes, new mtime: git's stat check calls it modified
+    stamp = leaf.stat().st_mtime + 10
+    os.utime(leaf, (stamp, stamp))
+    assert git(root, "diff-files", "--name-only") == "zz_leaf.py\n"  # (git status would refresh this)
+    assert repo_map(root, 60) == before
+    leaf.write_text("def lonely_leaf():\n    return 1\n")
+    assert "zz_leaf.py" in repo_map(root, 60)  # a real change still counts: it is put first

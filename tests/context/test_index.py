@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import sys
+import threading
 from pathlib import Path
 
-from lingcode.context.engine import snapshot
-from lingcode.context.index import clear_index, index_path
+import pytest
+
+from lingcode.context import index as idx
+from lingcode.context import pool, refindex
+from lingcode.context.engine import build_context, repo_map, snapshot
+from lingcode.context.index import NO_TERMS, clear_index, index_path
+from lingcode.context.pool import Job
 from tests.conftest import GitRepoFactory, git
 
 
@@ -93,3 +101,87 @@ def test_outside_git_the_directory_is_walked(tmp_path: Path) -> None:
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "dep.js").write_text("function dep() {}\n")
     assert _defs(tmp_path) == {"src/a.py": {"alpha"}}
+
+
+def _postings(root: Path) -> list[tuple[str, str, int]]:
+    with sqlite3.connect(index_path(root)) as conn:
+        return sorted(conn.execute("SELECT term, blob, tf FROM postings"))
+
+
+def _lengths(root: Path) -> dict[str, int]:
+    snap = snapshot(root, progress=False)
+    try:
+        return {r.path: r.length for r in snap.records}
+    finally:
+        snap.conn.close()
+
+
+def _term_repo(make_repo: GitRepoFactory, count: int) -> Path:
+    files: dict[str, str | bytes] = {
+        f"pkg/mod{i}.py": f"def parse_{i}(value):\n    return value.strip()  # sanitize input {i}\n"
+        for i in range(count)
+    }
+    files["README.md"] = "Parsing values, stripped and sanitized.\n"
+    files["logo.png"] = b"\x89PNG\r\n\x1a\n\0\0\0binary"
+    return make_repo(files)
+
+
+@pytest.mark.parametrize("count", [3, 80])  # in process, and in the pool
+def test_a_map_leaves_terms_for_the_first_ranking_which_counts_them_as_a_full_build_does(
+    make_repo: GitRepoFactory, count: int
+) -> None:
+    mapped, counted = _term_repo(make_repo, count), _term_repo(make_repo, count)
+    repo_map(mapped, 512)
+    with sqlite3.connect(index_path(mapped)) as conn:
+        assert conn.execute("SELECT count(*) FROM postings").fetchone() == (0,)
+        stored = dict(conn.execute("SELECT blob, length FROM blobs"))
+    assert set(stored.values()) == {NO_TERMS}  # every text file parsed, none counted
+    assert _lengths(mapped) == _lengths(counted)  # the first ranking snapshot counts them
+    assert _postings(mapped) == _postings(counted) != []
+    with sqlite3.connect(index_path(mapped)) as conn:
+        kept = refindex.decode(conn.execute("SELECT data FROM refindex").fetchone()[0], "")
+    assert kept is not None and NO_TERMS not in {r.length for r in kept.records}  # stored again, counted
+    task = "strip and sanitize the parsed value"
+    assert [r.path for r in build_context(task, mapped, 2000).files] == [
+        r.path for r in build_context(task, counted, 2000).files
+    ]
+
+
+def _worker_pids(job: Job) -> list[int]:
+    return [os.getpid()]
+
+
+def _pool_pids() -> set[int]:
+    jobs: list[Job] = [("", [("f", "b")] * 64, 0, False) for _ in range(4)]
+    return set(pool.in_pool(_worker_pids, jobs, None))
+
+
+def _parsed(root: Path, count: int) -> list[idx.Parsed]:
+    items = [(f"pkg/mod{i}.py", f"blob{i}") for i in range(count)]
+    return list(idx.parse_missing(root, items, 100_000, None, terms=True))
+
+
+def test_pool_workers_fork_alone_and_come_from_a_forkserver_beside_other_threads(
+    make_repo: GitRepoFactory,
+) -> None:
+    files: dict[str, str | bytes] = {f"pkg/mod{i}.py": f"def f_{i}(x):\n    return g(x)\n" for i in range(70)}
+    root = make_repo(files)
+    assert pool.pool_context().get_start_method() == ("fork" if sys.platform == "linux" else "forkserver")
+    alone = _parsed(root, 70)
+    assert os.getpid() not in _pool_pids()  # the work really ran in worker processes
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        # a fork now would copy the other thread's state half-way: the forkserver starts the workers
+        assert pool.pool_context().get_start_method() == "forkserver"
+        beside = _parsed(root, 70)
+        assert os.getpid() not in _pool_pids()
+    finally:
+        stop.set()
+        other.join()
+    in_process = [
+        p for i in range(70) if (p := idx.parse_file(str(root), f"pkg/mod{i}.py", f"blob{i}", 100_000))
+    ]
+    assert alone == beside == in_process
+    assert [p[0] for p in alone] == [f"pkg/mod{i}.py" for i in range(70)]  # in order, one per file
