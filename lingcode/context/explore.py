@@ -171,7 +171,7 @@ def callers(root: Path, name: str, limits: SearchLimits) -> tuple[str, str]:
     leaf = name.strip().replace("::", ".").split(".")[-1]
     if not leaf.isidentifier():
         raise UsageError(f"{name}: not a symbol name")
-    snap = snapshot(root, progress=False)
+    snap = snapshot(root, progress=False, terms=False)  # callers need references, not word counts
     try:
         users = [rec.path for rec in snap.records if leaf in rec.refs_text and leaf in rec.references]
     finally:
