@@ -1,0 +1,92 @@
+"""The checkpoint an interrupted training run resumes from: LoRA weights, optimizer state, RNG states, the
+step reached and the log so far, in one file replaced atomically (a crash mid-write keeps the previous one).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
+    from peft import PeftModel
+
+FILE = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a checkpoint restored: the number of finished steps and their log records."""
+
+    step: int
+    history: list[dict[str, Any]]
+    extra: dict[str, Any]
+
+
+def save(
+    folder: Path,
+    model: PeftModel,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    history: list[dict[str, Any]],
+    extra: dict[str, Any],
+) -> None:
+    """Write the checkpoint for `step` finished steps (serialised in memory first, so a full disk is an OSError)."""
+    import torch
+    from peft import get_peft_model_state_dict
+
+    state = {
+        "step": step,
+        "lora": get_peft_model_state_dict(model),
+        "optimizer": optimizer.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])},
+        "history": history,
+        "extra": extra,
+    }
+    if torch.cuda.is_available():
+        state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    partial = folder / f".{FILE}.partial"
+    with partial.open("wb") as handle:
+        handle.write(buffer.getbuffer())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(partial, folder / FILE)
+
+
+def load(folder: Path, model: PeftModel, optimizer: torch.optim.Optimizer) -> Resumed | None:
+    """Restore the checkpoint into `model` and `optimizer`; None when there is none."""
+    import torch
+    from peft import set_peft_model_state_dict
+
+    path = folder / FILE
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    set_peft_model_state_dict(model, state["lora"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"]["torch"])
+    random.setstate((3, tuple(state["rng"]["python"]), None))
+    if "cuda" in state["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return Resumed(int(state["step"]), list(state["history"]), dict(state["extra"]))
+
+
+def exists(folder: Path) -> bool:
+    """Whether there is a checkpoint to resume from."""
+    return (folder / FILE).is_file()
+
+
+def load_step(folder: Path) -> int:
+    """The number of finished steps the checkpoint holds (0: none yet)."""
+    import torch
+
+    path = folder / FILE
+    if not path.is_file():
+        return 0
+    return int(torch.load(path, map_location="cpu", weights_only=True)["step"])

@@ -1,0 +1,192 @@
+"""LoRA supervised fine-tuning, batch 1, deterministic from the seed, resumable from its checkpoints.
+
+Determinism: the LoRA factors are initialised under `torch.manual_seed(seed)`, dropout is off, and the sample
+for step n is a function of (seed, n) alone (a seeded permutation per pass over the data), so a run that
+resumes from a checkpoint feeds the same samples in the same order as one that never stopped. The learning
+rate warms up over the first steps and then stays constant, so it does not depend on --steps either.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lingcode.tune import checkpoint
+from lingcode.tune.chat import Sample
+from lingcode.tune.errors import TrainingInterrupted
+
+if TYPE_CHECKING:
+    import torch
+    from peft import PeftModel
+    from transformers import PreTrainedModel
+
+ALL_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+_IGNORE = -100  # the label value the loss skips
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train; everything but `steps` must match for a run to resume another."""
+
+    steps: int
+    seed: int = 0
+    lr: float = 3e-4
+    rank: int = 8
+    alpha: float = 16.0
+    seq_len: int = 768
+    targets: tuple[str, ...] = ALL_TARGETS
+    eval_every: int = 25
+    eval_samples: int = 16
+    checkpoint_every: int = 25
+    warmup_steps: int = 10
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings a resumed run must share with the interrupted one."""
+        settings = asdict(self)
+        del settings["steps"]
+        settings["targets"] = list(self.targets)
+        return settings
+
+
+# on_step(step, record) after each finished step, for the progress bar
+StepCallback = Callable[[int, dict[str, Any]], None]
+
+
+def attach_lora(model: PreTrainedModel, settings: TrainSettings) -> PeftModel:
+    """The base wrapped with fresh LoRA factors (A random under the seed, B zero), base weights frozen."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(settings.seed)
+    config = LoraConfig(
+        r=settings.rank,
+        lora_alpha=settings.alpha,
+        lora_dropout=0.0,
+        target_modules=list(settings.targets),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+@lru_cache(maxsize=4)
+def _permutation(seed: int, epoch: int, count: int) -> tuple[int, ...]:
+    return tuple(random.Random(f"{seed}:epoch:{epoch}").sample(range(count), count))
+
+
+def sample_index(seed: int, step: int, count: int) -> int:
+    """Which training sample step `step` (0-based) uses: pass `step // count` over a seeded permutation."""
+    return _permutation(seed, step // count, count)[step % count]
+
+
+def validation_subset(samples: Sequence[Sample], settings: TrainSettings) -> list[Sample]:
+    """The validation samples scored at each evaluation: a seeded subset, the same for every evaluation."""
+    count = min(settings.eval_samples, len(samples))
+    return random.Random(f"{settings.seed}:valid").sample(list(samples), count)
+
+
+def _tensors(sample: Sample, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
+
+    ids = torch.tensor([sample.ids], dtype=torch.long, device=device)
+    labels = ids.clone()
+    labels[0, : sample.prompt_tokens] = _IGNORE
+    return ids, labels
+
+
+def evaluate(model: PeftModel, samples: Sequence[Sample], device: str) -> float | None:
+    """Mean loss per reply token over `samples`; None when there are none."""
+    import torch
+
+    if not samples:
+        return None
+    total, tokens = 0.0, 0
+    model.eval()
+    with torch.no_grad():
+        for sample in samples:
+            ids, labels = _tensors(sample, device)
+            replied = len(sample.ids) - sample.prompt_tokens
+            total += float(model(input_ids=ids, labels=labels).loss) * replied
+            tokens += replied
+    model.train()
+    return total / tokens
+
+
+def _optimizer(model: PeftModel, settings: TrainSettings) -> torch.optim.Optimizer:
+    import torch
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(trainable, lr=settings.lr, weight_decay=0.0)
+
+
+def _learning_rate(settings: TrainSettings, step: int) -> float:
+    return settings.lr * min(1.0, (step + 1) / max(1, settings.warmup_steps))
+
+
+def train_step(
+    model: PeftModel, optimizer: torch.optim.Optimizer, sample: Sample, lr: float, device: str
+) -> tuple[float, float]:
+    """One forward, backward and AdamW step on one sample; (loss, tokens per second)."""
+    import torch
+
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    ids, labels = _tensors(sample, device)
+    began = time.perf_counter()
+    loss = model(input_ids=ids, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss), len(sample.ids) / max(time.perf_counter() - began, 1e-9)
+
+
+def train(
+    model: PeftModel,
+    samples: Sequence[Sample],
+    valid: Sequence[Sample],
+    settings: TrainSettings,
+    folder: Path,
+    on_step: StepCallback,
+    device: str = "cpu",
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Train to `settings.steps`, resuming from `folder`'s checkpoint; (per-step log, extra figures).
+
+    A checkpoint is written every `checkpoint_every` steps and at the end; Ctrl-C raises TrainingInterrupted.
+    """
+    optimizer = _optimizer(model, settings)
+    resumed = checkpoint.load(folder, model, optimizer)
+    history = resumed.history if resumed else []
+    extra = resumed.extra if resumed else {"valid_loss_before": evaluate(model, valid, device)}
+    step = resumed.step if resumed else 0
+    model.train()
+    try:
+        while step < settings.steps:
+            sample = samples[sample_index(settings.seed, step, len(samples))]
+            lr = _learning_rate(settings, step)
+            loss, rate = train_step(model, optimizer, sample, lr, device)
+            step += 1
+            record: dict[str, Any] = {
+                "step": step,
+                "loss": loss,
+                "tokens": len(sample.ids),
+                "tokens_per_s": rate,
+            }
+            if step % settings.eval_every == 0 or step == settings.steps:
+                record["valid_loss"] = evaluate(model, valid, device)
+            history.append(record)
+            on_step(step, record)
+            if step % settings.checkpoint_every == 0 or step == settings.steps:
+                checkpoint.save(folder, model, optimizer, step, history, extra)
+    except KeyboardInterrupt:
+        done = checkpoint.load_step(folder)
+        raise TrainingInterrupted(
+            f"interrupted at step {step}; nothing was written to the output. Rerun the same command to resume"
+            f" from step {done} (its checkpoint is in {folder})"
+        ) from None
+    return history, extra
