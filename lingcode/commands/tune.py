@@ -31,7 +31,10 @@ def output_error(exc: OSError, out: Path) -> OutputError:
 
 
 def default_adapter_dir() -> Path:
-    """Where `lingcode serve` looks for the adapter it serves by default: `$XDG_DATA_HOME/lingcode/adapters/default`."""
+    """The adapter folder `lingcode serve` serves by default: `$XDG_DATA_HOME/lingcode/adapters/default`.
+
+    The same rule as lingcode.tune.adapter_check.default_adapter_dir (kept apart so training does not import
+    the serving side)."""
     data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(data_home) / "lingcode" / "adapters" / "default"
 
@@ -39,12 +42,31 @@ def default_adapter_dir() -> Path:
 def _data_options(func: Any) -> Any:
     """The options `tune` and `tune data` share: where the tasks come from and how they are split."""
     options = [
-        click.option("--from-repo", "repo", type=_DIR, default=None, help="Repository whose functions become tasks (default: here)."),
-        click.option("--source", type=_SOURCES, default="both", show_default=True, help="repo: generated from the functions; runs: lingcode's accepted runs (as export-sft); both."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed for the breaks, the split and training."),
-        click.option("--valid-fraction", type=click.FloatRange(0.0, 1.0), default=0.1, show_default=True, help="Share of files held out for validation (split by file, never by sample)."),
-        click.option("--exclude", multiple=True, metavar="GLOB", help="Leave out matching files or folders (repeatable), e.g. --exclude 'examples/*'."),
-    ]  # fmt: skip
+        click.option(
+            "--from-repo", "repo", type=_DIR, default=None, help="Repository whose functions become tasks."
+        ),
+        click.option(
+            "--source",
+            type=_SOURCES,
+            default="both",
+            show_default=True,
+            help="repo: generated from the functions; runs: lingcode's accepted runs (as export-sft); both.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for data and training."),
+        click.option(
+            "--valid-fraction",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.1,
+            show_default=True,
+            help="Share of files held out for validation (split by file, never by sample).",
+        ),
+        click.option(
+            "--exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Leave out matching files or folders (repeatable), e.g. --exclude examples.",
+        ),
+    ]
     for option in reversed(options):
         func = option(func)
     return func
@@ -57,8 +79,8 @@ def _data_options(func: Any) -> Any:
     "--out",
     type=_DIR,
     default=None,
-    help="Output folder: adapter.gguf, peft/, loss.png, manifest.json (default: the adapter served by default,"
-    " $XDG_DATA_HOME/lingcode/adapters/default).",
+    help="Output folder: adapter.gguf, peft/, loss.png, manifest.json (default: the adapter lingcode serve"
+    " serves by default, $XDG_DATA_HOME/lingcode/adapters/default).",
 )
 @click.option(
     "--data", "data_dir", type=_DIR, default=None, help="Train on a `tune data` folder instead of generating."
@@ -90,7 +112,7 @@ def _data_options(func: Any) -> Any:
     type=click.IntRange(min=1),
     default=25,
     show_default=True,
-    help="Validation loss (and a checkpoint) every N steps.",
+    help="Validation loss every N steps (a checkpoint is written every 10).",
 )
 @click.option(
     "--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: all cores)."
@@ -99,7 +121,7 @@ def _data_options(func: Any) -> Any:
     "--resume", is_flag=True, help="Continue an interrupted run (rerunning the same command does too)."
 )
 @click.pass_context
-def command(ctx: click.Context, **options: Any) -> int | None:
+def command(ctx: click.Context, /, **options: Any) -> int | None:
     """Fine-tune the model on this repository's own code: LoRA, on CPU (or a GPU when present)."""
     if ctx.invoked_subcommand is not None:
         return None
@@ -128,7 +150,6 @@ def _train(options: dict[str, Any]) -> int:
     settings = TrainSettings(
         steps=options["steps"], seed=options["seed"], lr=options["lr"], rank=options["rank"],
         alpha=2.0 * options["rank"], seq_len=options["seq_len"], eval_every=options["eval_every"],
-        checkpoint_every=options["eval_every"],
     )  # fmt: skip
     request = run.TuneRequest(
         out, base.resolve(options["base"]), data, settings, options["resume"], options["threads"]
@@ -143,7 +164,8 @@ def _train(options: dict[str, Any]) -> int:
         signal.signal(signal.SIGTERM, previous)
     train = record["train"]
     click.echo(
-        f"wrote {out}: {settings.steps} steps, loss {train['final_loss']:.3f}, valid loss {_figure(train['valid_loss'])},"
+        f"wrote {out}: {settings.steps} steps, loss {train['final_loss']:.3f},"
+        f" valid loss {_figure(train['valid_loss'])},"
         f" {train['tokens_per_s']} tokens/s",
         err=True,
     )

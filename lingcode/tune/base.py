@@ -33,7 +33,7 @@ _BLOCK = 1 << 20
 
 @dataclass(frozen=True)
 class BaseModel:
-    """Where the base is (a .gguf file or a weights folder), its content hash, and its llama.cpp architecture."""
+    """Where the base is (a .gguf file or a weights folder), its content hash, its llama.cpp architecture."""
 
     path: Path
     sha256: str
@@ -136,4 +136,6 @@ def load(base: BaseModel, device: str) -> tuple[PreTrainedModel, PreTrainedToken
         model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, **where)
     except (OSError, ValueError, KeyError) as exc:
         raise BaseModelError(f"cannot load base model {base.path}: {exc}") from None
-    return model.to(device), tokenizer
+    model.requires_grad_(False)
+    torch.nn.Module.to(model, device)
+    return model, tokenizer

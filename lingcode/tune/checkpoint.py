@@ -35,7 +35,7 @@ def save(
     history: list[dict[str, Any]],
     extra: dict[str, Any],
 ) -> None:
-    """Write the checkpoint for `step` finished steps (serialised in memory first, so a full disk is an OSError)."""
+    """Write the checkpoint after `step` steps (serialised in memory first: a full disk is an OSError)."""
     import torch
     from peft import get_peft_model_state_dict
 

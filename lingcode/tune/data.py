@@ -7,9 +7,9 @@ prompts teach. The split into training and validation is by file, so no validati
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
-import fnmatch
 import random
 import subprocess
 from collections.abc import Iterator, Sequence
@@ -54,7 +54,7 @@ class Task:
 
 
 def is_excluded(path: str, patterns: Sequence[str]) -> bool:
-    """Whether a path matches an `--exclude` glob, or lies under a folder one names (`examples`, `examples/`)."""
+    """Whether a path matches an `--exclude` glob or lies under a folder one names (`examples/`)."""
     return any(fnmatch.fnmatchcase(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns)
 
 

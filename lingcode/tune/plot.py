@@ -5,6 +5,7 @@ The axes carry the step range and the loss range in a 3x5 pixel digit font.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 from collections.abc import Sequence
@@ -85,20 +86,20 @@ def loss_chart(train: Sequence[Point], valid: Sequence[Point]) -> bytes:
     left, right = _MARGIN_LEFT, WIDTH - _MARGIN_RIGHT
     top, bottom = _MARGIN_TOP, HEIGHT - _MARGIN_BOTTOM
     for fraction in (0.0, 0.25, 0.5, 0.75, 1.0):
-        y = round(bottom - (bottom - top) * fraction)
-        canvas.line((left, y), (right, y), _GREY, 1)
+        row = round(bottom - (bottom - top) * fraction)
+        canvas.line((left, row), (right, row), _GREY, 1)
     canvas.line((left, top), (left, bottom), _BLACK, 1)
     if not points:
         return canvas.png()
     x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
-    y_low, y_high = 0.0, max(p[1] for p in points) or 1.0
+    y_low, y_high = 0.0, float(max(p[1] for p in points)) or 1.0
 
     def at(point: Point) -> Point:
         x = left + (right - left) * (point[0] - x_low) / ((x_high - x_low) or 1.0)
         return x, bottom - (bottom - top) * (point[1] - y_low) / (y_high - y_low)
 
     for series, colour in ((train, TRAIN_COLOUR), (valid, VALID_COLOUR)):
-        for first, second in zip(series, series[1:], strict=False):
+        for first, second in itertools.pairwise(series):
             canvas.line(at(first), at(second), colour)
     for point in valid:
         x, y = at(point)

@@ -22,6 +22,7 @@ from lingcode import __version__
 from lingcode.errors import UsageError
 from lingcode.tune import checkpoint, dataset
 from lingcode.tune.base import BaseModel
+from lingcode.tune.errors import TrainingInterrupted
 from lingcode.tune.progress import Progress
 from lingcode.tune.trainer import TrainSettings
 
@@ -180,7 +181,23 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def execute(request: TuneRequest, progress: Progress) -> dict[str, Any]:
-    """Prepare, train (resuming where a checkpoint is), export and publish; return the manifest."""
+    """Prepare, train (resuming where a checkpoint is), export and publish; return the manifest.
+
+    A run that fails before its first checkpoint (bad data, no sample fits) leaves no staging behind; an
+    interrupted one keeps it, to resume.
+    """
+    staging = staging_for(request.out)
+    try:
+        return _execute(request, progress)
+    except TrainingInterrupted:
+        raise
+    except BaseException:
+        if staging.exists() and not checkpoint.exists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _execute(request: TuneRequest, progress: Progress) -> dict[str, Any]:
     import torch
 
     from lingcode.tune import base as base_model
@@ -221,7 +238,8 @@ def _samples(
     valid, _ = encode_all(tokenizer, read_records(data / "valid.jsonl"), settings.seq_len)
     if not samples:
         raise UsageError(
-            f"no training sample fits --seq-len {settings.seq_len} ({skipped} skipped as too long): raise --seq-len"
+            f"no training sample fits --seq-len {settings.seq_len} ({skipped} skipped as too long);"
+            " raise --seq-len"
         )
     return (
         samples,

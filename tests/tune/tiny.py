@@ -9,7 +9,7 @@ SPECIALS = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn
 
 
 def make_tiny_model(folder: Path, corpus: list[str], seed: int = 0) -> Path:
-    """Write a 2-layer Gemma 3 (hidden 64) and a byte-level BPE tokenizer trained on `corpus` into `folder`."""
+    """Write a 2-layer Gemma 3 (hidden 64) and a byte-level BPE tokenizer trained on `corpus` to `folder`."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig, PreTrainedTokenizerFast
