@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,9 +40,12 @@ def save(
     import torch
     from peft import get_peft_model_state_dict
 
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft warns that a GGUF's folder has no config.json: nothing to save
+        lora = get_peft_model_state_dict(model)
     state = {
         "step": step,
-        "lora": get_peft_model_state_dict(model),
+        "lora": lora,
         "optimizer": optimizer.state_dict(),
         "rng": {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])},
         "history": history,

@@ -29,11 +29,11 @@ class TrainingInterrupted(LingcodeError):
 
 
 def require_tune_extra() -> None:
-    """Raise TuneExtraMissing unless the tune extra's packages import."""
-    import importlib.util
+    """Raise TuneExtraMissing unless the tune extra's packages import (training needs them all anyway)."""
+    import importlib
 
-    for module, package in (("torch", "torch"), ("transformers", "transformers"), ("peft", "peft")):
-        if importlib.util.find_spec(module) is None:
-            raise TuneExtraMissing(package)
-    if importlib.util.find_spec("gguf") is None:
-        raise TuneExtraMissing("gguf")
+    for module in ("torch", "transformers", "peft", "gguf"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise TuneExtraMissing(module) from None

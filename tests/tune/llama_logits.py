@@ -32,7 +32,7 @@ def main() -> None:
     llama_cpp.llama.llama_cpp.llama_model_default_params = _params_without_repacking
     with open(ids_path, encoding="utf-8") as handle:
         ids = json.load(handle)
-    options = {"n_ctx": 1024, "verbose": False, "seed": 0, "n_threads": 2, "logits_all": True}
+    options = {"n_ctx": 1024, "verbose": False, "seed": 0, "n_threads": 1, "logits_all": True}
     llm = llama_cpp.Llama(model_path=model, lora_path=None if adapter == "-" else adapter, **options)
     llm.eval(ids)
     np.save(out, np.array(llm.scores[: len(ids)], dtype=np.float32))

@@ -64,7 +64,7 @@ def test_llama_cpp_applies_the_adapter_as_torch_does(tmp_path: Path) -> None:
     from lingcode.tune.adapter_gguf import write_adapter
     from lingcode.tune.trainer import TrainSettings, attach_lora
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # one thread: on a shared 2-core machine two threads wait on each other
     base = base_model.resolve(None)
     model, tokenizer = base_model.load(base, "cpu")
     settings = TrainSettings(steps=1, rank=4, alpha=8.0)

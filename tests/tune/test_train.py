@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +209,24 @@ def test_resume_with_nothing_to_resume(
 def test_steps_are_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["tune", "--from-repo", "."]) == ExitCode.USAGE
     assert "needs --steps" in capsys.readouterr().err
+
+
+def test_without_the_tune_extra(sample_repo: Path, tmp_path: Path) -> None:
+    hide_peft = "import sys; sys.modules['peft'] = None; from lingcode.cli import main; main()"
+    args = ["tune", "--from-repo", str(sample_repo), "--out", str(tmp_path / "o"), "--steps", "1"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", hide_peft, *args], capture_output=True, text=True, env=env)
+    assert done.returncode == ExitCode.USAGE
+    assert (
+        done.stderr
+        == "lingcode: training needs peft, which is not installed; run: pip install 'lingcode[tune]'\n"
+    )
+
+
+def test_default_output_is_the_adapter_serve_picks(
+    sample_repo: Path, tiny_model: Path, isolated_home: Path
+) -> None:
+    args = ["tune", "--from-repo", str(sample_repo), "--base", str(tiny_model), "--steps", "1"]
+    assert run_cli([*args, "--threads", "1"]) == 0
+    manifest = isolated_home / ".local/share/lingcode/adapters/default/manifest.json"
+    assert json.loads(manifest.read_text(encoding="utf-8"))["complete"] is True
