@@ -154,7 +154,7 @@ def _train(options: dict[str, Any]) -> int:
     request = run.TuneRequest(
         out, base.resolve(options["base"]), data, settings, options["resume"], options["threads"]
     )
-    progress = Progress(settings.steps, 0)
+    progress = Progress(settings.steps)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         record = run.execute(request, progress)

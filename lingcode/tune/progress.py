@@ -16,26 +16,29 @@ def clock(seconds: float) -> str:
 
 
 class Progress:
-    """Step n/N, loss, tokens/s and ETA; the ETA comes from the steps this process ran (not resumed ones)."""
+    """Step n/N, loss, tokens/s and ETA; the ETA comes from the pace of this process's steps (a resumed run's
+    earlier steps and the model's loading do not count)."""
 
-    def __init__(self, total: int, first_step: int, stream: TextIO | None = None) -> None:
-        self.total, self.first_step = total, first_step
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total = total
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every = max(1, total // 20)
-        self.started = time.perf_counter()
+        self.first: tuple[int, float] | None = None  # (step, time) of the first step this process reported
 
     def step(self, step: int, loss: float, tokens_per_s: float, valid_loss: float | None = None) -> None:
         """Report a finished step (1-based)."""
-        done = step - self.first_step
-        elapsed = time.perf_counter() - self.started
-        eta = elapsed / done * (self.total - step) if done > 0 else 0.0
-        line = f"step {step}/{self.total}  loss {loss:.3f}  {tokens_per_s:.0f} tokens/s  ETA {clock(eta)}"
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (step, now)
+        done, elapsed = step - self.first[0], now - self.first[1]
+        eta = clock(elapsed / done * (self.total - step)) if done > 0 else "?"
+        line = f"step {step}/{self.total}  loss {loss:.3f}  {tokens_per_s:.0f} tokens/s  ETA {eta}"
         if valid_loss is not None:
             line += f"  valid loss {valid_loss:.3f}"
         if self.tty:
             self.stream.write(f"\r\x1b[2K{line}" + ("\n" if step == self.total else ""))
-        elif step % self.every == 0 or step == self.total or valid_loss is not None:
+        elif done == 0 or step % self.every == 0 or step == self.total or valid_loss is not None:
             self.stream.write(line + "\n")
         self.stream.flush()
 

@@ -145,7 +145,7 @@ def train_step(
         group["lr"] = lr
     began = time.perf_counter()
     loss = reply_loss(model, sample, device)
-    loss.backward()
+    loss.backward()  # type: ignore[no-untyped-call]  # torch 2.13 leaves Tensor.backward unannotated
     torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)

@@ -37,3 +37,18 @@ def test_chart_shows_both_series() -> None:
 
 def test_empty_history_is_still_a_picture() -> None:
     assert decode(loss_chart([], []))[:2] == (WIDTH, HEIGHT)
+
+
+def test_progress_lines_and_eta_after_a_resume() -> None:
+    import io
+
+    from lingcode.tune.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(100, stream)
+    for step in range(41, 46):  # resumed at step 40: the ETA comes from these steps alone
+        progress.step(step, 0.5, 90.0, 0.4 if step == 45 else None)
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "step 41/100  loss 0.500  90 tokens/s  ETA ?"
+    assert lines[-1].startswith("step 45/100") and lines[-1].endswith("valid loss 0.400")
+    assert len(lines) == 2  # not a terminal: every 5th step (100 / 20), plus evaluations and the first
