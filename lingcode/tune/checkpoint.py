@@ -38,21 +38,18 @@ def save(
 ) -> None:
     """Write the checkpoint after `step` steps (serialised in memory first: a full disk is an OSError)."""
     import torch
-    from peft import get_peft_model_state_dict
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # peft warns that a GGUF's folder has no config.json: nothing to save
-        lora = get_peft_model_state_dict(model)
+    rng: dict[str, Any] = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
     state = {
         "step": step,
-        "lora": lora,
+        "lora": lora_weights(model),
         "optimizer": optimizer.state_dict(),
-        "rng": {"torch": torch.get_rng_state(), "python": list(random.getstate()[1])},
+        "rng": rng,
         "history": history,
         "extra": extra,
     }
-    if torch.cuda.is_available():
-        state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
     buffer = io.BytesIO()
     torch.save(state, buffer)
     partial = folder / f".{FILE}.partial"
@@ -61,6 +58,15 @@ def save(
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(partial, folder / FILE)
+
+
+def lora_weights(model: PeftModel) -> dict[str, torch.Tensor]:
+    """The LoRA factors by PEFT key (`...layers.3.self_attn.q_proj.lora_A.weight`)."""
+    from peft import get_peft_model_state_dict
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # peft warns that a GGUF's folder has no config.json: nothing to save
+        return dict(get_peft_model_state_dict(model))
 
 
 def load(folder: Path, model: PeftModel, optimizer: torch.optim.Optimizer) -> Resumed | None:

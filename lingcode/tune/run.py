@@ -208,8 +208,7 @@ def _execute(request: TuneRequest, progress: Progress) -> dict[str, Any]:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tokenizer = base_model.load(request.base, device)
     samples, valid, extra = _samples(tokenizer, data, request.settings)
-    with _quiet():
-        lora_model = trainer.attach_lora(model, request.settings)
+    lora_model = trainer.attach_lora(model, request.settings)
     on_step = _reporter(progress)
     history, resumed_extra = trainer.train(
         lora_model, samples, valid, request.settings, staging, on_step, device
@@ -259,13 +258,11 @@ def _export(
     model: Any, request: TuneRequest, history: Sequence[dict[str, Any]], extra: dict[str, Any], output: Path
 ) -> None:
     """adapter.gguf (llama.cpp), peft/ (vLLM), log.jsonl and loss.png, into the output folder."""
-    from peft import get_peft_model_state_dict
-
     from lingcode.tune.adapter_gguf import write_adapter
     from lingcode.tune.plot import write_loss_chart
 
+    lora = checkpoint.lora_weights(model)
     with _quiet():
-        lora = get_peft_model_state_dict(model)
         model.save_pretrained(str(output / "peft"))
     write_adapter(output / "adapter.gguf", lora, request.base.architecture, request.settings.alpha)
     with (output / "log.jsonl").open("w", encoding="utf-8") as log:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -71,7 +72,9 @@ def attach_lora(model: PreTrainedModel, settings: TrainSettings) -> PeftModel:
         bias="none",
         task_type="CAUSAL_LM",
     )
-    return get_peft_model(model, config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # peft calls a transformers method deprecated in 5.x
+        return get_peft_model(model, config)
 
 
 @lru_cache(maxsize=4)
