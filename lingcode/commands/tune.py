@@ -1,59 +1,195 @@
-"""`lingcode tune`: fine-tuning the hosted model on the repository's own code (today: its training data)."""
+"""`lingcode tune`: LoRA fine-tuning of the hosted model on the repository's own code (`tune data`: the data).
+
+`lingcode tune --from-repo . --steps N --out DIR` trains; `lingcode tune data --out DIR` only writes the data.
+"""
 
 from __future__ import annotations
 
 import errno
-import json
-import shutil
+import os
+import signal
+import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import click
 
-from lingcode import __version__
 from lingcode.commands.common import resolve_root
-from lingcode.errors import LingcodeError, UsageError
+from lingcode.errors import UsageError
+from lingcode.tune.errors import OutputError
 
-MANIFEST = "manifest.json"
-
-
-class OutputError(LingcodeError):
-    """The output could not be written (no space, no permission); nothing partial is left behind."""
+_SOURCES = click.Choice(["both", "repo", "runs"])
+_DIR = click.Path(file_okay=False, path_type=Path)
 
 
-@click.group("tune")
-def command() -> None:
-    """Fine-tune the model on this repository's own code."""
+def output_error(exc: OSError, out: Path) -> OutputError:
+    """The one line for an output that cannot be written; a full disk is named as such."""
+    reason = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+    return OutputError(f"cannot write {out}: {reason}")
+
+
+def default_adapter_dir() -> Path:
+    """The adapter folder `lingcode serve` serves by default: `$XDG_DATA_HOME/lingcode/adapters/default`.
+
+    The same rule as lingcode.tune.adapter_check.default_adapter_dir (kept apart so training does not import
+    the serving side)."""
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "lingcode" / "adapters" / "default"
+
+
+def _data_options(func: Any) -> Any:
+    """The options `tune` and `tune data` share: where the tasks come from and how they are split."""
+    options = [
+        click.option(
+            "--from-repo", "repo", type=_DIR, default=None, help="Repository whose functions become tasks."
+        ),
+        click.option(
+            "--source",
+            type=_SOURCES,
+            default="both",
+            show_default=True,
+            help="repo: generated from the functions; runs: lingcode's accepted runs (as export-sft); both.",
+        ),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for data and training."),
+        click.option(
+            "--valid-fraction",
+            type=click.FloatRange(0.0, 1.0),
+            default=0.1,
+            show_default=True,
+            help="Share of files held out for validation (split by file, never by sample).",
+        ),
+        click.option(
+            "--exclude",
+            multiple=True,
+            metavar="GLOB",
+            help="Leave out matching files or folders (repeatable), e.g. --exclude examples.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group("tune", invoke_without_command=True)
+@_data_options
+@click.option("--steps", type=click.IntRange(min=1), default=None, help="Training steps (one sample each).")
+@click.option(
+    "--out",
+    type=_DIR,
+    default=None,
+    help="Output folder: adapter.gguf, peft/, loss.png, manifest.json (default: the adapter lingcode serve"
+    " serves by default, $XDG_DATA_HOME/lingcode/adapters/default).",
+)
+@click.option(
+    "--data", "data_dir", type=_DIR, default=None, help="Train on a `tune data` folder instead of generating."
+)
+@click.option(
+    "--base",
+    default=None,
+    help="Base model: a .gguf file or a Hugging Face weights folder (default: embedded).",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=3e-4,
+    show_default=True,
+    help="Learning rate.",
+)
+@click.option(
+    "--rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank r (alpha = 2r)."
+)
+@click.option(
+    "--seq-len",
+    type=click.IntRange(min=16),
+    default=768,
+    show_default=True,
+    help="Longest sample in tokens; longer ones are skipped.",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    default=25,
+    show_default=True,
+    help="Validation loss every N steps (a checkpoint is written every 10).",
+)
+@click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="CPU threads for torch (default: all cores)."
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue an interrupted run (rerunning the same command does too)."
+)
+@click.pass_context
+def command(ctx: click.Context, /, **options: Any) -> int | None:
+    """Fine-tune the model on this repository's own code: LoRA, on CPU (or a GPU when present)."""
+    if ctx.invoked_subcommand is not None:
+        return None
+    if options["steps"] is None:
+        raise UsageError("lingcode tune needs --steps N (or use `lingcode tune data` for the data alone)")
+    return _train(options)
+
+
+def _train(options: dict[str, Any]) -> int:
+    from lingcode.tune.errors import require_tune_extra
+
+    require_tune_extra()
+    from lingcode.tune import base, run
+    from lingcode.tune.progress import Progress
+    from lingcode.tune.trainer import TrainSettings
+
+    out = Path(options["out"]).resolve() if options["out"] else default_adapter_dir()
+    run.check_output(out)
+    data = run.DataSource(
+        folder=Path(options["data_dir"]).resolve() if options["data_dir"] else None,
+        repo=None if options["data_dir"] else resolve_root(options["repo"]),
+        source=options["source"],
+        valid_fraction=options["valid_fraction"],
+        exclude=tuple(options["exclude"]),
+    )
+    settings = TrainSettings(
+        steps=options["steps"], seed=options["seed"], lr=options["lr"], rank=options["rank"],
+        alpha=2.0 * options["rank"], seq_len=options["seq_len"], eval_every=options["eval_every"],
+    )  # fmt: skip
+    request = run.TuneRequest(
+        out, base.resolve(options["base"]), data, settings, options["resume"], options["threads"]
+    )
+    progress = Progress(settings.steps)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        record = run.execute(request, progress)
+    except OSError as exc:
+        raise output_error(exc, out) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    train = record["train"]
+    click.echo(
+        f"wrote {out}: {settings.steps} steps, loss {train['final_loss']:.3f},"
+        f" valid loss {_figure(train['valid_loss'])},"
+        f" {train['tokens_per_s']} tokens/s",
+        err=True,
+    )
+    return 0
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends training as Ctrl-C does: the checkpoint stays, nothing is published."""
+    raise KeyboardInterrupt
 
 
 @command.command("data")
-@click.option(
-    "--from-repo",
-    "repo",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Repository whose functions become tasks (default: the current directory).",
-)
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output directory."
-)
-@click.option(
-    "--source",
-    type=click.Choice(["both", "repo", "runs"]),
-    default="both",
-    show_default=True,
-    help="repo: generated from the functions; runs: lingcode's accepted runs (as export-sft); both.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the breaks and the split.")
-@click.option(
-    "--valid-fraction",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.1,
-    show_default=True,
-    help="Share of files held out for validation (split by file, never by sample).",
-)
-def data(repo: Path | None, out: Path, source: str, seed: int, valid_fraction: float) -> int:
+@_data_options
+@click.option("--out", type=_DIR, required=True, help="Output directory.")
+def data(
+    repo: Path | None, out: Path, source: str, seed: int, valid_fraction: float, exclude: tuple[str, ...]
+) -> int:
     """Write train.jsonl and valid.jsonl in chat format: functions broken and fixed, and accepted runs."""
+    from lingcode.tune.dataset import MANIFEST, generate, replace_dir
+
     root = resolve_root(repo)
     out = out.resolve()
     if out.exists() and not (out / MANIFEST).is_file():
@@ -63,60 +199,14 @@ def data(repo: Path | None, out: Path, source: str, seed: int, valid_fraction: f
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
             staging = Path(tmp) / "data"
             staging.mkdir()
-            counts = _generate(staging, root, source, seed, valid_fraction)
-            _write_manifest(staging, root, seed, valid_fraction, counts)
-            _replace(staging, out)
+            counts = generate(staging, root, source, seed, valid_fraction, exclude)
+            replace_dir(staging, out)
     except OSError as exc:
-        reason = "no space left on the device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise OutputError(f"cannot write {out}: {reason}") from None
+        raise output_error(exc, out) from None
     summary = f"{counts['train_tasks']} training and {counts['valid_tasks']} validation task(s)"
     click.echo(f"wrote {summary} and {counts['accepted_runs']} accepted run(s) to {out}", err=True)
     return 0
 
 
-def _generate(staging: Path, root: Path, source: str, seed: int, fraction: float) -> dict[str, int]:
-    """Write the splits into `staging`; accepted runs train only (their files are not known to split by)."""
-    from lingcode.loop.trajectory import export_sft
-    from lingcode.tune.data import write_tasks
-
-    tasks, runs = (0, 0), 0
-    with (
-        (staging / "train.jsonl").open("w", encoding="utf-8") as train,
-        (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
-    ):
-        if source in ("both", "repo"):
-            tasks = write_tasks(root, seed, fraction, train, valid)
-        if source in ("both", "runs"):
-            runs = export_sft(root, train)
-    if source == "runs" and runs == 0:
-        raise UsageError(f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)")
-    if sum(tasks) + runs == 0:
-        raise UsageError(f"no function in {root} could be turned into a task (no parsable source files?)")
-    return {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
-
-
-def _write_manifest(staging: Path, root: Path, seed: int, fraction: float, counts: dict[str, int]) -> None:
-    import hashlib
-
-    digest = hashlib.sha256()
-    for name in ("train.jsonl", "valid.jsonl"):
-        digest.update((staging / name).read_bytes())
-    manifest = {
-        "lingcode_version": __version__,
-        "source": str(root),
-        "seed": seed,
-        "valid_fraction": fraction,
-        **counts,
-        "data_sha256": digest.hexdigest(),
-    }
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Swap the finished output in by renames, so a reader sees the old output or the new one, never a mix."""
-    old = staging.parent / "old"
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(command())

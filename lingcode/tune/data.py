@@ -7,11 +7,12 @@ prompts teach. The split into training and validation is by file, so no validati
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import random
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -52,7 +53,12 @@ class Task:
         return json.dumps(record, ensure_ascii=False)
 
 
-def tracked_files(root: Path) -> list[str]:
+def is_excluded(path: str, patterns: Sequence[str]) -> bool:
+    """Whether a path matches an `--exclude` glob or lies under a folder one names (`examples/`)."""
+    return any(fnmatch.fnmatchcase(path, p) or path.startswith(p.rstrip("/") + "/") for p in patterns)
+
+
+def tracked_files(root: Path, exclude: Sequence[str] = ()) -> list[str]:
     """The tracked files lingcode can parse, sorted (so the generator's output depends on the seed alone)."""
     try:
         out = subprocess.run(
@@ -60,7 +66,8 @@ def tracked_files(root: Path) -> list[str]:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         raise UsageError(f"{root} is not a git repository") from None
-    return sorted(p for p in out.split("\0") if p and language_of(p) is not None)
+    paths = (p for p in out.split("\0") if p and language_of(p) is not None)
+    return sorted(p for p in paths if not is_excluded(p, exclude))
 
 
 def is_validation(path: str, seed: int, fraction: float) -> bool:
@@ -131,10 +138,12 @@ def tasks_for_file(root: Path, path: str, rng: random.Random) -> Iterator[Task]:
         yield Task(path, definition.name, kind, "".join(original), "".join(broken), messages)
 
 
-def write_tasks(root: Path, seed: int, fraction: float, train: IO[str], valid: IO[str]) -> tuple[int, int]:
+def write_tasks(
+    root: Path, seed: int, fraction: float, train: IO[str], valid: IO[str], exclude: Sequence[str] = ()
+) -> tuple[int, int]:
     """Write every file's tasks to the training or validation stream; return (training, validation) counts."""
     counts = [0, 0]
-    for path in tracked_files(root):
+    for path in tracked_files(root, exclude):
         rng = random.Random(f"{seed}:{path}")
         held_out = is_validation(path, seed, fraction)
         for task in tasks_for_file(root, path, rng):

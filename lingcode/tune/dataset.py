@@ -1,0 +1,86 @@
+"""A training data folder (train.jsonl, valid.jsonl, manifest.json), as `lingcode tune data` writes it and
+`lingcode tune` reads it: generated from the repository's functions and its accepted runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from lingcode import __version__
+from lingcode.errors import UsageError
+
+MANIFEST = "manifest.json"
+SPLITS = ("train.jsonl", "valid.jsonl")
+
+
+def generate(
+    staging: Path, root: Path, source: str, seed: int, fraction: float, exclude: Sequence[str] = ()
+) -> dict[str, int]:
+    """Write the splits into `staging`; accepted runs train only (their files are not known to split by)."""
+    from lingcode.loop.trajectory import export_sft
+    from lingcode.tune.data import write_tasks
+
+    tasks, runs = (0, 0), 0
+    with (
+        (staging / "train.jsonl").open("w", encoding="utf-8") as train,
+        (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
+    ):
+        if source in ("both", "repo"):
+            tasks = write_tasks(root, seed, fraction, train, valid, exclude)
+        if source in ("both", "runs"):
+            runs = export_sft(root, train)
+    if source == "runs" and runs == 0:
+        raise UsageError(f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)")
+    if sum(tasks) + runs == 0:
+        raise UsageError(f"no function in {root} could be turned into a task (no parsable source files?)")
+    counts = {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
+    _write_manifest(staging, root, seed, fraction, exclude, counts)
+    return counts
+
+
+def data_sha256(folder: Path) -> str:
+    """The hash of both splits, in order: what a trained adapter's manifest names its data by."""
+    digest = hashlib.sha256()
+    for name in SPLITS:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def check_folder(folder: Path) -> None:
+    """A `--data` folder must hold both splits; UsageError (exit 2) names what is missing."""
+    missing = [name for name in SPLITS if not (folder / name).is_file()]
+    if missing:
+        raise UsageError(
+            f"--data {folder}: no {' or '.join(missing)} (write one with `lingcode tune data --out {folder}`)"
+        )
+
+
+def _write_manifest(
+    staging: Path, root: Path, seed: int, fraction: float, exclude: Sequence[str], counts: dict[str, int]
+) -> None:
+    manifest = {
+        "lingcode_version": __version__,
+        "source": str(root),
+        "seed": seed,
+        "valid_fraction": fraction,
+        "exclude": list(exclude),
+        **counts,
+        "data_sha256": data_sha256(staging),
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def replace_dir(staging: Path, out: Path) -> None:
+    """Swap the finished output in by renames, so a reader sees the old output or the new one, never a mix."""
+    old = staging.with_name(staging.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    if old.exists():
+        shutil.rmtree(old)
