@@ -111,6 +111,12 @@ class ServeConfig(_Section):
     """Tokens proposed per step by n-gram speculative decoding."""
     extra_args: list[str] = field(default_factory=list)
     """Extra arguments appended to the server command."""
+    lora: str | None = None
+    """LoRA adapter: a `lingcode tune` output folder (or an adapter GGUF); unset: the default one, if any."""
+    no_lora: bool = False
+    """Serve no adapter, not even the default one ($XDG_DATA_HOME/lingcode/adapters/default)."""
+    lora_name: str = "lingcode-lora"
+    """vLLM: the model name that requests give to be answered with the adapter (`--lora-modules`)."""
 
 
 @dataclass(kw_only=True)

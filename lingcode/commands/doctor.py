@@ -21,11 +21,13 @@ def command(
 ) -> int:
     """Check the model server and time a short completion.
 
-    Without a configured server (--model-url or model.base_url) it starts or reuses the embedded one.
+    Without a configured server (--model-url or model.base_url) it starts or reuses the embedded one, and
+    names the LoRA adapter it serves.
     Exit code 3 when the server cannot be reached or fails.
     """
     from lingcode.model import open_model
     from lingcode.model.doctor import diagnose
+    from lingcode.model.embedded import served_adapter
 
     config = load(ctx, resolve_root(root), {"model.base_url": model_url, "model.model": model_name})
 
@@ -34,7 +36,8 @@ def command(
 
     try:
         with open_model(config, progress) as client:
-            report = diagnose(client)
+            known, adapter = served_adapter(client.base_url)
+            report = diagnose(client, adapter, known)
     except LingcodeError as exc:
         if as_json:  # scripts get an answer on stdout too; the one-line message still goes to stderr
             click.echo(json.dumps({"ok": False, "error": exc.message, "exit_code": int(exc.exit_code)}))

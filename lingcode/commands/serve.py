@@ -43,6 +43,13 @@ def _out(line: str) -> None:
 @click.option(
     "--speculative-ngram/--no-speculative-ngram", default=None, help="vLLM n-gram speculative decoding."
 )
+@click.option(
+    "--lora",
+    default=None,
+    metavar="DIR|FILE",
+    help="Serve a LoRA adapter: a `lingcode tune` output folder, or (llama-cpp) an adapter GGUF.",
+)
+@click.option("--no-lora", is_flag=True, help="Serve the base model alone, not even the default adapter.")
 @click.option("--print-command", is_flag=True, help="Print the server command line and exit.")
 @click.option(
     "--detach", is_flag=True, help="Start the embedded server in the background (or reuse it) and exit."
@@ -63,6 +70,8 @@ def command(
     pipeline_parallel_size: int | None,
     gpu_memory_utilization: float | None,
     speculative_ngram: bool | None,
+    lora: str | None,
+    no_lora: bool,
     print_command: bool,
     detach: bool,
     stop: bool,
@@ -71,10 +80,17 @@ def command(
     """Start a model server and print its base URL on stdout; Ctrl-C or SIGTERM stops it.
 
     The default engine serves the embedded Gemma 3 270M (or --model FILE.gguf) with llama.cpp on this
-    machine. `--engine vllm` runs `vllm serve` on a GPU host (see lingcode/model/VLLM.md for multi-node).
+    machine, with the default adapter ($XDG_DATA_HOME/lingcode/adapters/default) when one is there.
+    `--engine vllm` runs `vllm serve` on a GPU host (see lingcode/model/VLLM.md for multi-node).
+    An adapter is checked before anything starts; one that is partly written, corrupt or made for
+    another base model is refused (exit 2).
     """
+    from lingcode.errors import UsageError
     from lingcode.model import embedded, serve
-    from lingcode.model.vllm import shell_line, vllm_command
+    from lingcode.model.vllm import shell_line, vllm_adapter, vllm_command
+
+    if lora is not None and no_lora:
+        raise UsageError("--lora and --no-lora contradict each other; give one")
 
     if stop:
         stopped = embedded.stop_embedded()
@@ -95,6 +111,8 @@ def command(
         "serve.pipeline_parallel_size": pipeline_parallel_size,
         "serve.gpu_memory_utilization": gpu_memory_utilization,
         "serve.speculative_ngram": speculative_ngram,
+        "serve.lora": lora,
+        "serve.no_lora": True if no_lora else None,
     }
     config = load(ctx, resolve_root(root), flags).serve
     if model is not None:
@@ -102,11 +120,12 @@ def command(
         config = replace(config, vllm_model=model) if vllm else replace(config, model_path=model)
     if config.engine == "vllm":
         if print_command:
-            _out(shell_line(vllm_command(config, config.port or 8000)))
+            _out(shell_line(vllm_command(config, config.port or 8000, vllm_adapter(config, _say))))
             return 0
         return serve.serve_vllm(config, _say, _out)
     if print_command:
         model_path = embedded.model_file(config, _say)
-        _out(shell_line(embedded.llama_command(config, model_path, config.port or 8080)))
+        adapter = embedded.resolve_adapter(config, model_path, _say)
+        _out(shell_line(embedded.llama_command(config, model_path, config.port or 8080, adapter)))
         return 0
     return serve.serve_embedded(config, _say, _out, detach=detach)

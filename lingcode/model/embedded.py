@@ -1,9 +1,15 @@
 """The embedded llama.cpp server (llama-cpp-python), started once and shared by later lingcode commands.
 
-A state file in the cache dir names the running server (pid, port, model). `open_model` reuses a server that
-is healthy and serves the wanted model; otherwise it starts one detached (its own session, outliving the
-command), so that the next command, e.g. the pre-commit hook, finds it warm. A lock file keeps two commands
-that start at once from launching two servers. `lingcode serve --stop` ends it.
+A state file in the cache dir names the running server (pid, port, model, adapter). `open_model` reuses a
+server that is healthy and serves the wanted model with the wanted LoRA adapter (the served model name
+carries the adapter's hash, so a server with another adapter is never taken for the right one); otherwise it
+starts one detached (its own session, outliving the command), so that the next command, e.g. the pre-commit
+hook, finds it warm. A lock file keeps two commands that start at once from launching two servers.
+`lingcode serve --stop` ends it.
+
+The adapter is serve.lora, else the default adapter (lingcode.tune.adapter_check.default_adapter_dir) when
+one is there and passes its checks (a broken default is skipped with a note, so no command fails for it);
+serve.no_lora serves the base model alone.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from lingcode.config import Config, ServeConfig, cache_home
 from lingcode.errors import ConfigError, UsageError
@@ -25,6 +32,7 @@ from lingcode.model import process
 from lingcode.model.client import ModelClient
 from lingcode.model.gguf import LOCAL_EXTRA_HINT, embedded_model_path
 from lingcode.pids import pid_alive
+from lingcode.tune.adapter_check import Adapter, AdapterError, check_for_llama, default_adapter_dir
 
 _DETACHED: list[subprocess.Popen[bytes]] = []
 """Detached servers started by this process. They outlive this process on purpose; holding their Popen
@@ -42,6 +50,10 @@ class ServerState:
     base_url: str
     n_ctx: int
     detached: bool = True
+    model_alias: str = ""
+    """The model name the server answers with (state files from before adapters have none)."""
+    adapter: dict[str, Any] | None = None
+    """The LoRA adapter served (Adapter.as_json()), None for the base model alone."""
 
 
 def state_path() -> Path:
@@ -71,7 +83,34 @@ def model_file(config: ServeConfig, progress: Callable[[str], None] | None = Non
     return path
 
 
-def llama_command(config: ServeConfig, model: Path, port: int) -> list[str]:
+def resolve_adapter(
+    config: ServeConfig, model: Path, progress: Callable[[str], None] | None = None
+) -> Adapter | None:
+    """The checked adapter to serve on model: serve.lora (AdapterError when unfit), else a fit default one."""
+    if config.no_lora:
+        return None
+    if config.lora is not None:
+        return check_for_llama(Path(config.lora), model)
+    default = default_adapter_dir()
+    if not default.exists():
+        return None
+    try:
+        adapter = check_for_llama(default, model)
+    except AdapterError as exc:
+        if progress is not None:
+            progress(f"not serving the default adapter: {exc}")
+        return None
+    if progress is not None:
+        progress(f"serving the default adapter {adapter.describe()}; --no-lora serves the base model")
+    return adapter
+
+
+def model_alias(model: Path, adapter: Adapter | None) -> str:
+    """The model name clients see: the file's name, plus the adapter's hash when one is applied."""
+    return model.stem if adapter is None else f"{model.stem}+{adapter.tag}"
+
+
+def llama_command(config: ServeConfig, model: Path, port: int, adapter: Adapter | None = None) -> list[str]:
     """The command line of llama-cpp-python's OpenAI-compatible server for config."""
     command = [
         sys.executable,
@@ -80,7 +119,7 @@ def llama_command(config: ServeConfig, model: Path, port: int) -> list[str]:
         "--model",
         str(model),
         "--model_alias",
-        model.stem,  # the model name clients see: the file's name is the most telling one we have
+        model_alias(model, adapter),  # the file's name is the most telling one we have
         "--host",
         config.host,
         "--port",
@@ -100,6 +139,8 @@ def llama_command(config: ServeConfig, model: Path, port: int) -> list[str]:
         command += ["--chat_format", chat_format]
     if config.threads is not None:
         command += ["--n_threads", str(config.threads), "--n_threads_batch", str(config.threads)]
+    if adapter is not None and adapter.gguf is not None:
+        command += ["--lora_path", adapter.gguf]
     return command + list(config.extra_args)
 
 
@@ -142,8 +183,8 @@ def start_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def running_server(model: Path | None = None) -> ServerState | None:
-    """The recorded server when it is alive, ours, healthy (and serving `model`, when given)."""
+def running_server(model: Path | None = None, alias: str | None = None) -> ServerState | None:
+    """The recorded server when it is alive, ours, healthy (and serving `model` as `alias`, when given)."""
     state = read_state()
     if state is None or not pid_alive(state.pid):
         return None
@@ -152,6 +193,8 @@ def running_server(model: Path | None = None) -> ServerState | None:
         return None  # the pid now belongs to some other program
     if model is not None and Path(state.model_path) != model:
         return None
+    if alias is not None and state.model_alias != alias:
+        return None  # the same base with another adapter (or none)
     return state if process.is_healthy(state.base_url) else None
 
 
@@ -159,8 +202,9 @@ def ensure_embedded(config: ServeConfig, progress: Callable[[str], None] | None 
     """Reuse the running embedded server, or start a detached one and wait until it is ready."""
     require_llama_cpp()
     model = model_file(config, progress)
+    adapter = resolve_adapter(config, model, progress)
     with start_lock():
-        state = running_server(model)
+        state = running_server(model, model_alias(model, adapter))
         if state is not None:
             if progress is not None:
                 progress(f"using the embedded model server at {state.base_url} (pid {state.pid})")
@@ -169,27 +213,29 @@ def ensure_embedded(config: ServeConfig, progress: Callable[[str], None] | None 
         if other is not None and not other.detached:
             # someone's `lingcode serve` in a terminal: theirs to stop, so use it rather than kill it
             if progress is not None:
-                progress(
-                    f"using the model server at {other.base_url}, which serves {Path(other.model_path).name}"
-                )
+                serves = other.model_alias or Path(other.model_path).name
+                progress(f"using the model server at {other.base_url}, which serves {serves}")
             return other
         if other is not None:
             stop_server(other)
-        return start_detached(config, model, progress)
+        return start_detached(config, model, adapter, progress)
 
 
-def start_detached(config: ServeConfig, model: Path, progress: Callable[[str], None] | None) -> ServerState:
+def start_detached(
+    config: ServeConfig, model: Path, adapter: Adapter | None, progress: Callable[[str], None] | None
+) -> ServerState:
     """Start the server in the background, record it, and wait until it answers."""
     port = config.port or process.free_port(config.host)
     base_url = f"http://{url_host(config.host)}:{port}/v1"
     if progress is not None:
         progress(
-            f"starting the embedded model server ({model.name}) in the background; later commands reuse it, "
+            f"starting the embedded model server ({model_alias(model, adapter)}) in the background; "
+            "later commands reuse it, "
             "`lingcode serve --stop` ends it"
         )
-    child = process.spawn(llama_command(config, model, port), log_path())
+    child = process.spawn(llama_command(config, model, port, adapter), log_path())
     _DETACHED.append(child)
-    state = ServerState(child.pid, port, str(model), base_url, config.ctx_size, detached=True)
+    state = new_state(child.pid, port, model, base_url, config.ctx_size, adapter, detached=True)
     write_state(state)
     try:
         process.wait_healthy(base_url, child, config.startup_timeout, log_path(), progress)
@@ -200,6 +246,22 @@ def start_detached(config: ServeConfig, model: Path, progress: Callable[[str], N
     if progress is not None:
         progress(f"the embedded model server is ready at {base_url}")
     return state
+
+
+def new_state(
+    pid: int, port: int, model: Path, base_url: str, n_ctx: int, adapter: Adapter | None, detached: bool
+) -> ServerState:
+    """The state to record for a server just started."""
+    lora = adapter.as_json() if adapter is not None else None
+    return ServerState(pid, port, str(model), base_url, n_ctx, detached, model_alias(model, adapter), lora)
+
+
+def served_adapter(base_url: str) -> tuple[bool, dict[str, Any] | None]:
+    """(whether base_url is the recorded embedded server, the adapter it serves) for doctor to name."""
+    state = read_state()
+    if state is None or state.base_url.rstrip("/") != base_url.rstrip("/"):
+        return False, None
+    return True, state.adapter
 
 
 def stop_server(state: ServerState) -> None:

@@ -16,7 +16,7 @@ from types import FrameType
 from lingcode.config import ServeConfig
 from lingcode.errors import ModelUnavailable
 from lingcode.model import embedded, process
-from lingcode.model.vllm import require_vllm, vllm_command
+from lingcode.model.vllm import require_vllm, vllm_adapter, vllm_command
 
 Say = Callable[[str], None]
 
@@ -29,15 +29,15 @@ def serve_embedded(config: ServeConfig, say: Say, out: Say, detach: bool = False
         return 0
     embedded.require_llama_cpp()
     model = embedded.model_file(config, say)
+    adapter = embedded.resolve_adapter(config, model, say)  # checked before anything starts
     with embedded.start_lock():
-        running = embedded.running_server(model)
+        running = embedded.running_server(model, embedded.model_alias(model, adapter))
         if running is None:
             port = config.port or process.free_port(config.host)
-            child = process.spawn(embedded.llama_command(config, model, port), embedded.log_path())
+            command = embedded.llama_command(config, model, port, adapter)
+            child = process.spawn(command, embedded.log_path())
             base_url = f"http://{embedded.url_host(config.host)}:{port}/v1"
-            state = embedded.ServerState(
-                child.pid, port, str(model), base_url, config.ctx_size, detached=False
-            )
+            state = embedded.new_state(child.pid, port, model, base_url, config.ctx_size, adapter, False)
             embedded.write_state(state)
     if running is not None:
         say(
@@ -47,6 +47,8 @@ def serve_embedded(config: ServeConfig, say: Say, out: Say, detach: bool = False
         out(running.base_url)
         return 0
     try:
+        if adapter is not None and config.lora is not None:
+            say(f"serving the adapter {adapter.describe()} as {state.model_alias}")
         say(f"loading {model.name} (log: {embedded.log_path()})")
         return run_foreground(child, base_url, config.startup_timeout, embedded.log_path(), say, out)
     finally:
@@ -55,9 +57,10 @@ def serve_embedded(config: ServeConfig, say: Say, out: Say, detach: bool = False
 
 def serve_vllm(config: ServeConfig, say: Say, out: Say) -> int:
     """Run `vllm serve` in the foreground, its log on stderr."""
+    adapter = vllm_adapter(config, say)  # checked before anything starts
     require_vllm()
     port = config.port or process.free_port(config.host)
-    command = vllm_command(config, port)
+    command = vllm_command(config, port, adapter)
     say(f"starting vLLM with {config.vllm_model}")
     child = process.spawn(command, None)
     return run_foreground(
