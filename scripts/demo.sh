@@ -10,6 +10,10 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 lingcode="${LINGCODE:-$here/.venv/bin/lingcode}"
 [ -x "$lingcode" ] || lingcode="$(command -v lingcode)"
 
+# a native llama-cpp-python build can crash on some CPUs (VMs): swap in a portable one first (a no-op elsewhere)
+venv="$(dirname "$(dirname "$lingcode")")"
+[ -x "$venv/bin/python" ] && "$here/scripts/ensure-llama.sh" "$venv"
+
 work="$(mktemp -d "${TMPDIR:-/tmp}/lingcode-demo.XXXXXX")"
 cp -R "$here/examples/calc/." "$work/"
 git -C "$work" init -q -b main
