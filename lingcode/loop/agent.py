@@ -101,7 +101,11 @@ class Agent:
                     limits.edit_round(repr(edits))
                     result = ws.apply(edits, dry_run=self.no_apply)
                     self.last_rejected = not result.ok
-                    if not result.ok:
+                    if result.ok and not result.changed_paths:
+                        # a small model copies SEARCH into REPLACE; rerunning the tests would only repeat them
+                        limits.next_round()
+                        ws.user("edit_unchanged")
+                    elif not result.ok:
                         limits.next_round()
                         ws.user("edit_rejected", message=result.rejection_message())
                     elif self.no_apply:

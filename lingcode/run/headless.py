@@ -152,7 +152,9 @@ class _Progress:
                 f"prompt {u.prompt_tokens} ({u.cached_tokens} cached)"
             )
         if isinstance(event, EditsApplied):
-            return f"applied edits to {', '.join(event.files)}"
+            return (
+                f"applied edits to {', '.join(event.files)}" if event.files else "the edits changed no file"
+            )
         if isinstance(event, EditsRejected):
             first = event.message.strip().splitlines()
             return f"edits rejected: {first[-1] if first else ''}"

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lingcode.events import CheckFinished, EditsRejected, Notice, Usage
+from lingcode.events import CheckFinished, EditsApplied, EditsRejected, Notice, Usage
 from lingcode.loop.lock import LockHeld
 from lingcode.model.scripted import Fault, ScriptedReply, ScriptedServer
 from tests.conftest import GitRepoFactory, git
@@ -46,6 +46,35 @@ def test_replies_unreadable_every_time_end_as_unparseable(make_repo: GitRepoFact
         assert len(server.requests) == 4
     assert (result.status, result.exit_code) == ("unparseable", 4)
     assert (root / "calc.py").read_text() == CALC
+
+
+UNCHANGED = """<think>
+Keep it.
+</think>
+calc.py
+<<<<<<< SEARCH
+    return sum(values) / (len(values) + 1)
+=======
+    return sum(values) / (len(values) + 1)
+>>>>>>> REPLACE
+"""
+
+
+def test_an_edit_that_changes_nothing_is_said_so_and_the_tests_are_not_rerun(
+    make_repo: GitRepoFactory,
+) -> None:
+    root = make_repo(FILES)
+    events: list[Any] = []
+    with ScriptedServer([UNCHANGED, FIX]) as server:
+        result = run_agent(root, server.base_url, events)
+        second = user_messages(server.requests[1])[-1]
+    assert result.status == "passed"
+    assert result.iterations == 2  # the copy counted as a round
+    assert "changed nothing" in second and "REPLACE lines are the same as the SEARCH" in second
+    # the checks failed before any edit; after the copy they were not rerun, so no failing check follows it
+    copied = next(i for i, e in enumerate(events) if isinstance(e, EditsApplied))
+    assert not events[copied].files
+    assert not any(isinstance(e, CheckFinished) and not e.passed for e in events[copied:])
 
 
 def test_rejected_edit_gets_the_rejection_and_is_corrected(make_repo: GitRepoFactory) -> None:
