@@ -50,9 +50,14 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(model_cache: Path) -> Iterator[ServerState]:
-    """The embedded server, started detached once for the session and stopped at its end."""
+    """The embedded server, started detached once for the session and stopped at its end.
+
+    Session fixtures run before conftest isolates HOME: the data home is pointed at an empty folder here, so
+    an adapter the user installed as the default is not served (the tests' own sessions would not see it).
+    """
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(model_cache))
+        patch.setenv("XDG_DATA_HOME", str(model_cache.parent / "xdg-data-empty"))
         state = ensure_embedded(ServeConfig(ctx_size=CTX), progress=print)
         yield state
         run_cli(["serve", "--stop"])
