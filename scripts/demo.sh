@@ -20,10 +20,21 @@ git -C "$work" init -q -b main
 git -C "$work" add -A
 git -C "$work" -c user.name=demo -c user.email=demo@lingcode.invalid commit -qm "calc: a failing test"
 echo "demo repository: $work" >&2
+adapter="${XDG_DATA_HOME:-$HOME/.local/share}/lingcode/adapters/default"
+if [ -e "$adapter" ]; then
+    cat >&2 <<NOTE
+demo: this runs on the embedded default, Gemma 3 270M, with the adapter that \`lingcode tune\` left in
+demo: $adapter (served when it checks out: the next lines say; --no-lora on \`lingcode serve\` turns it off).
+NOTE
+else
+    cat >&2 <<'NOTE'
+demo: this runs on the embedded default, an untuned Gemma 3 270M base model (no adapter from `lingcode tune`).
+NOTE
+fi
 cat >&2 <<'NOTE'
-demo: this runs on the embedded default, an untuned Gemma 3 270M base model. It shows the machinery end to
-demo: end (context, constrained edits, tests, the loop) but it rarely fixes anything, this bug included
-demo: (benchmarks/RESULTS.md, "Demo pass rate"). For real fixes point lingcode at a real coding model:
+demo: It shows the machinery end to end (context, constrained edits, tests, the loop), but a 270M model fixes
+demo: few bugs, and this one not every time (benchmarks/RESULTS.md, "Demo pass rate"). For real fixes point
+demo: lingcode at a real coding model:
 demo:   lingcode run "..." --model-url http://HOST:PORT/v1 --model NAME
 demo: or set [model] base_url / model in ~/.config/lingcode/config.toml (README, "Use a real model").
 NOTE

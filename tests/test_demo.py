@@ -28,7 +28,17 @@ def test_demo_says_plainly_what_the_untuned_model_can_do_and_sends_the_seed() ->
     with ScriptedServer(["I am not sure what to change."] * 8) as server:
         done = _demo(server.base_url, DEMO_SEED="3", DEMO_TEMPERATURE="0.8")
     assert done.returncode == 0, done.stderr  # a clean end: lingcode ran, the model fixed nothing
-    assert "rarely fixes anything" in done.stderr
+    assert "an untuned Gemma 3 270M base model" in done.stderr and "few bugs" in done.stderr
     assert "--model-url" in done.stderr  # how to point it at a real model
     assert "did not fix the bug" in done.stderr
     assert server.requests and all(r["seed"] == 3 and r["temperature"] == 0.8 for r in server.requests)
+
+
+def test_demo_names_the_default_adapter_when_one_is_there(tmp_path: Path) -> None:
+    adapter = tmp_path / "data" / "lingcode" / "adapters" / "default"
+    adapter.mkdir(parents=True)
+    with ScriptedServer(["I am not sure what to change."] * 8) as server:
+        done = _demo(server.base_url, XDG_DATA_HOME=str(tmp_path / "data"))
+    assert done.returncode == 0, done.stderr
+    assert f"with the adapter that `lingcode tune` left in\ndemo: {adapter}" in done.stderr
+    assert "untuned" not in done.stderr

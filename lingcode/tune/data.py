@@ -1,8 +1,10 @@
 """Training tasks made from the repository's own functions, without any model.
 
-Each task takes one real function, breaks it (lingcode.tune.breakage), shows the broken function the way a
-fix request would, and answers with the SEARCH/REPLACE block that restores it, in the reply format lingcode's
-prompts teach. The split into training and validation is by file, so no validation file is ever trained on.
+Each task takes one real function, breaks it (lingcode.tune.breakage), shows the broken file the way a
+run's context shows files (among the file's other functions, sometimes after another file), asks for the fix
+in one of the phrasings users write, and answers with the SEARCH/REPLACE block that restores it, in the reply
+format lingcode's prompts teach. The split into training and validation is by file, so no validation file is
+ever trained on, nor shown beside a training task.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from lingcode.context.render import FULL_HEADER, MAP_HEADER, full_entry
 from lingcode.context.tags import extract, language_of
 from lingcode.edit.render import render_edit
 from lingcode.edit.types import SearchReplace
@@ -93,14 +96,65 @@ def fix_edit(path: str, broken_file: str, original: list[str], broken: list[str]
     return None
 
 
-def _messages(root: Path, path: str, name: str, broken_function: str, reply: str) -> list[dict[str, str]]:
+# How a fix request names the function: the phrasings users write, so the model learns to find the named
+# function among the others shown rather than to edit whatever comes first.
+_TASKS = (
+    "`{name}` in {path} has a bug: it does not do what its name and callers expect. Fix it.",
+    "Fix the bug in {name}.",
+    "{name}() gives the wrong result. Find the mistake and fix it.",
+    "test_{name} fails. Fix the code in {path}, not the test.",
+    "The tests for {name} in {path} fail; fix the bug.",
+    "There is a bug in {path}: {name} is broken. Fix it.",
+)
+_FILE_CHARS = 1600  # of the broken file shown: whole when it fits, else the lines around the function
+_OTHER_CHARS = 500  # of another file shown before it, as the ranking often puts a test or caller first
+
+
+def file_window(lines: Sequence[str], start: int, end: int, limit: int = _FILE_CHARS) -> str:
+    """The whole file when it fits `limit` characters, else lines [start, end) widened while they fit."""
+    if sum(map(len, lines)) <= limit:
+        return "".join(lines)
+    low, high = start, end
+    size = sum(len(line) for line in lines[low:high])
+    grew = True
+    while grew:
+        grew = False
+        if low > 0 and size + len(lines[low - 1]) <= limit:
+            low, size, grew = low - 1, size + len(lines[low - 1]), True
+        if high < len(lines) and size + len(lines[high]) <= limit:
+            high, size, grew = high + 1, size + len(lines[high]), True
+    return "".join(lines[low:high])
+
+
+def _other_file(root: Path, others: Sequence[str], rng: random.Random) -> str:
+    """The head of another tracked file, rendered as context shows files; '' when none is readable."""
+    if not others:
+        return ""
+    path = rng.choice(list(others))
+    try:
+        text = (root / path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    head = "".join(text.splitlines(keepends=True)[:40])[:_OTHER_CHARS]
+    return full_entry(path, head[: head.rfind("\n") + 1] if "\n" in head else head)
+
+
+def _messages(
+    root: Path, path: str, name: str, shown_text: str, reply: str, rng: random.Random, other: str
+) -> list[dict[str, str]]:
+    """The chat a real run would send: the file among the context's files, a task naming the function.
+
+    The reminder of the format ends the user turn only in free decoding; half the samples have it, so the
+    adapter answers in the format with and without it (constrained runs send none).
+    """
     system = render("system", root, instructions="", constrained=False, reasoning=False)
-    context = f"{path}\n```\n{broken_function}```"
-    task = f"`{name}` in {path} has a bug: it does not do what its name and callers expect. Fix it."
+    context = FULL_HEADER + other + full_entry(path, shown_text) + MAP_HEADER
+    task = rng.choice(_TASKS).format(name=name, path=path)
     user = render(
         "task", root, reasoning=False, context=context, task=task, check_output="", check_command=""
     )
-    user += render("format_reminder", root, reasoning=False)
+    if rng.random() < 0.5:
+        user += render("format_reminder", root, reasoning=False)
     return [
         {"role": "system", "content": system},
         {"role": "user", "content": user},
@@ -108,8 +162,11 @@ def _messages(root: Path, path: str, name: str, broken_function: str, reply: str
     ]
 
 
-def tasks_for_file(root: Path, path: str, rng: random.Random) -> Iterator[Task]:
-    """One task per function of the file that can be broken and fixed with a unique SEARCH."""
+def tasks_for_file(root: Path, path: str, rng: random.Random, others: Sequence[str] = ()) -> Iterator[Task]:
+    """One task per function of the file that can be broken and fixed with a unique SEARCH.
+
+    `others` are paths another file's head may be shown from, before the broken file (half the tasks).
+    """
     file = root / path
     if not file.is_file() or file.stat().st_size > _MAX_FILE_BYTES:
         return
@@ -134,7 +191,9 @@ def tasks_for_file(root: Path, path: str, rng: random.Random) -> Iterator[Task]:
         edit = fix_edit(path, "".join(before + broken + after), original, broken)
         if edit is None:
             continue
-        messages = _messages(root, path, definition.name, "".join(broken), render_edit(edit))
+        window = file_window(before + broken + after, len(before), len(before) + len(broken))
+        other = _other_file(root, others, rng) if rng.random() < 0.5 else ""
+        messages = _messages(root, path, definition.name, window, render_edit(edit), rng, other)
         yield Task(path, definition.name, kind, "".join(original), "".join(broken), messages)
 
 
@@ -143,10 +202,13 @@ def write_tasks(
 ) -> tuple[int, int]:
     """Write every file's tasks to the training or validation stream; return (training, validation) counts."""
     counts = [0, 0]
-    for path in tracked_files(root, exclude):
+    paths = tracked_files(root, exclude)
+    for path in paths:
         rng = random.Random(f"{seed}:{path}")
         held_out = is_validation(path, seed, fraction)
-        for task in tasks_for_file(root, path, rng):
+        # another file shown beside a task comes from the same side of the split, so none leaks across
+        others = [p for p in paths if p != path and is_validation(p, seed, fraction) == held_out]
+        for task in tasks_for_file(root, path, rng, others):
             (valid if held_out else train).write(task.to_json() + "\n")
             counts[held_out] += 1
     return counts[0], counts[1]

@@ -13,7 +13,7 @@ import pytest
 
 from lingcode.edit import apply_edits, parse_reply
 from lingcode.tune.breakage import BREAKERS, remove_line
-from lingcode.tune.data import is_validation, tasks_for_file, write_tasks
+from lingcode.tune.data import file_window, is_validation, tasks_for_file, write_tasks
 from tests.tune.sample import SOURCE, make_repo
 
 
@@ -84,3 +84,38 @@ def test_remove_line_never_empties_a_block() -> None:
     for seed in range(20):
         broken = remove_line(lines, random.Random(seed), [])
         assert broken is None or ast.parse("".join(broken))
+
+
+def test_the_prompt_has_a_real_runs_shape(tmp_path: Path) -> None:
+    """The broken function is shown among the file's others, under the context's headers, and the task names
+    it: trained on the function alone, the adapter learned to edit whatever function came first."""
+    repo = make_repo(tmp_path / "repo", {"pkg/mod.py": SOURCE, "pkg/other.py": "VALUE = 1\n"})
+    tasks = list(tasks_for_file(repo, "pkg/mod.py", random.Random(3), ["pkg/other.py"]))
+    assert tasks
+    for task in tasks:
+        user = task.messages[1]["content"]
+        assert "## Files\n" in user and "### pkg/mod.py\n```\n" in user
+        assert "## Repository map" in user
+        shown = user.split("### pkg/mod.py\n```\n", 1)[1]
+        assert shown.startswith('"""A small module') and "def both(" in shown  # the whole (small) file
+        assert task.broken in shown and task.original not in shown
+        assert task.function in user.rsplit("Task:", 1)[1]
+    assert any("### pkg/other.py" in t.messages[1]["content"] for t in tasks)
+
+
+def test_a_long_file_is_shown_around_the_function() -> None:
+    lines = [f"line {i}\n" for i in range(1000)]
+    window = file_window(lines, 500, 510, limit=400)
+    assert "line 500\n" in window and "line 509\n" in window
+    assert len(window) <= 400 and "line 0\n" not in window
+    assert file_window(lines[:5], 1, 2, limit=400) == "".join(lines[:5])
+
+
+def test_other_files_come_from_the_same_side_of_the_split(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {f"m{i}.py": SOURCE for i in range(20)})
+    train, valid = io.StringIO(), io.StringIO()
+    write_tasks(repo, 2, 0.3, train, valid)
+    held_out = {f"m{i}.py" for i in range(20) if is_validation(f"m{i}.py", 2, 0.3)}
+    for line in train.getvalue().splitlines():
+        user = json.loads(line)["messages"][1]["content"]
+        assert not any(f"### {p}\n" in user for p in held_out)
