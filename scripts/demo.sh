@@ -33,7 +33,7 @@ NOTE
 fi
 cat >&2 <<'NOTE'
 demo: It shows the machinery end to end (context, constrained edits, tests, the loop), but a 270M model fixes
-demo: few bugs, and this one not every time (benchmarks/RESULTS.md, "Demo pass rate"). For real fixes point
+demo: few bugs, so far this one included (benchmarks/RESULTS.md, "Demo pass rate"). For real fixes point
 demo: lingcode at a real coding model:
 demo:   lingcode run "..." --model-url http://HOST:PORT/v1 --model NAME
 demo: or set [model] base_url / model in ~/.config/lingcode/config.toml (README, "Use a real model").

@@ -202,12 +202,12 @@ def write_tasks(
 ) -> tuple[int, int]:
     """Write every file's tasks to the training or validation stream; return (training, validation) counts."""
     counts = [0, 0]
-    paths = tracked_files(root, exclude)
-    for path in paths:
+    split = {path: is_validation(path, seed, fraction) for path in tracked_files(root, exclude)}
+    sides = {side: [p for p, held in split.items() if held == side] for side in (False, True)}
+    for path, held_out in split.items():
         rng = random.Random(f"{seed}:{path}")
-        held_out = is_validation(path, seed, fraction)
         # another file shown beside a task comes from the same side of the split, so none leaks across
-        others = [p for p in paths if p != path and is_validation(p, seed, fraction) == held_out]
+        others = [p for p in sides[held_out] if p != path]
         for task in tasks_for_file(root, path, rng, others):
             (valid if held_out else train).write(task.to_json() + "\n")
             counts[held_out] += 1
