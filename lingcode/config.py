@@ -69,6 +69,9 @@ class ModelConfig(_Section):
     reasoning: Literal["auto", "on", "off"] = "auto"
     """Ask for a reasoning section before the edits; auto: off for models under 1B parameters by their served
     name (the embedded gemma-3-270m: its reasoning is noise that costs most of its reply time), else on."""
+    focus: Literal["auto", "on", "off"] = "auto"
+    """Under constrained decoding, let a reply edit only the functions the failing test output calls (when it
+    names any in the files shown); auto: on for models under 1B parameters by their served name."""
     engine: Literal["auto", "llama-cpp", "llama-cpp-python", "vllm", "openai"] = "auto"
     """Which server software answers (it decides how grammars are sent); auto asks the server."""
     retry_backoff: Annotated[float, Ge(0)] = 0.5

@@ -215,10 +215,10 @@ def _allowed_lines(count: int, ranges: Sequence[tuple[int, int]] | None) -> list
 def _search_rules(prefix: str, lines: list[str], allowed: list[bool], rules: dict[str, Expr]) -> Expr | None:
     """Rules for one file's SEARCH: a literal per distinct line, a chain rule per line (`it, then maybe the
     next`), and one start per line that runs on until the text is unique in the file."""
-    counts = Counter(lines)
+    counts = Counter(lines)  # over the whole file: a run must be unique there, not only in the windows
     literal: dict[str, str] = {}
-    for line in lines:
-        if line not in literal:
+    for line, reachable in zip(lines, allowed, strict=True):
+        if reachable and line not in literal:  # lines outside every window get no rule at all
             literal[line] = f"{prefix}-t{len(literal)}"
             rules[literal[line]] = Lit(line + "\n")
     for index in range(len(lines) - 1, -1, -1):

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -36,8 +35,10 @@ from lingcode.loop.checks import (
     trim_output,
     withheld_names,
 )
+from lingcode.loop.focus import Focus, replace_lines, wants_focus, wants_reasoning
 from lingcode.loop.outcomes import Cancelled, usage_json
 from lingcode.loop.stream import ReasoningStream
+from lingcode.loop.taskwords import edits_tests, new_paths_named
 from lingcode.loop.testcmd import plan_for
 from lingcode.loop.testenv import cannot_run, preflight, setup_failed
 from lingcode.loop.trajectory import RunLog
@@ -87,6 +88,12 @@ class Workspace:
         self._info = model.info()
         self.constrained = bool(config.model.constrain and self._info.supports_grammar)
         self.reasoning = wants_reasoning(config.model.reasoning, self._info.model)
+        self.focus = (
+            Focus() if self.constrained and wants_focus(config.model.focus, self._info.model) else None
+        )
+        """Where constrained replies may edit (None: anywhere in the files shown)."""
+        self.failing = ""
+        """The latest failing test output the model was shown (what the focus is read from)."""
         self.may_request = config.loop.max_context_requests > 0
         """Whether the grammar offers context requests (False once the run's allowance is spent)."""
 
@@ -120,8 +127,11 @@ class Workspace:
 
     def note_task(self, task: str) -> None:
         """Remember what the user's own words ask for (not the failing output that joins them later)."""
-        self.task_new_files = _new_paths_named(task, self.root)
-        self.task_edits_tests = bool(_EDIT_TESTS.search(task))
+        self.task_new_files = new_paths_named(task, self.root)
+        self.task_edits_tests = edits_tests(task)
+        self.failing = ""  # a new task in a session starts from its own test run
+        if self.focus is not None:
+            self.focus = Focus()
 
     def _editable(self, paths: Sequence[str]) -> list[str]:
         """The files the grammar lets the model edit: test files only when the task asks to change tests.
@@ -217,7 +227,12 @@ class Workspace:
     def _constraint(self) -> Constraint | None:
         if not self.constrained:
             return None
-        from lingcode.edit.grammar import REASONING_LINES, GrammarLimits, constrained_grammar
+        from lingcode.edit.grammar import (
+            MAX_REPLACE_LINES,
+            REASONING_LINES,
+            GrammarLimits,
+            constrained_grammar,
+        )
         from lingcode.model.reply import Constraint
 
         files: dict[str, str] = {}
@@ -226,14 +241,18 @@ class Workspace:
                 files[rel] = (self.root / rel).read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError):
                 continue
+        windows = self.focus.windows(files, self.failing, self.notice) if self.focus else {}
+        if windows:  # the place is known: no context requests, a REPLACE about as long as the function
+            files = {path: files[path] for path in windows}
         # the new-file form's path is free text: a small model given it invents files instead of editing
         # the real ones, so it is offered only when the task names a file that does not exist yet
         limits = GrammarLimits(
             new_files=bool(self.task_new_files),
             reasoning_lines=REASONING_LINES if self.reasoning else 0,
-            requests=self.config.loop.max_requests_per_turn if self.may_request else 0,
+            requests=self.config.loop.max_requests_per_turn if self.may_request and not windows else 0,
+            max_replace_lines=replace_lines(windows) if windows else MAX_REPLACE_LINES,
         )
-        grammar = constrained_grammar(files, syntax="gbnf", limits=limits)
+        grammar = constrained_grammar(files, syntax="gbnf", windows=windows or None, limits=limits)
         if grammar.fallback:
             self.record("notice", message=f"grammar fallback: {grammar.reason}")
         return Constraint(grammar=grammar.text, syntax="gbnf")
@@ -357,6 +376,7 @@ class Workspace:
         output, trimmed = trim_output(result.output)
         if result.timed_out:
             output += f"\n[the command ran longer than {self.config.loop.test_timeout:g}s and was killed]"
+        self.failing = output
         return output, trimmed
 
     # -- the log ---------------------------------------------------------------------------------------------
@@ -370,31 +390,3 @@ class Workspace:
         """Tell the user something (and log it)."""
         self.sink(Notice(message, level))
         self.record("notice", message=message, level=level)
-
-
-# a parameter count under a billion in a model's name: 270m, 135m, 0.5b (not 1.5b, 7b, or q4_k_m)
-_SMALL_MODEL = re.compile(r"(?<![\w.])(\d{1,3}m|0\.\d+b)(?![a-z0-9])")
-_EDIT_TESTS = re.compile(
-    r"\b(add|write|update|extend|create|rename|edit|change|modify|rewrite)\b[^.\n]{0,40}\btests?\b", re.I
-)
-_PATH_WORD = re.compile(r"\b[A-Za-z_][\w./-]*\.[A-Za-z]\w{0,7}\b|\b[\w.-]+/[\w./-]*\w")
-
-
-def wants_reasoning(setting: str, model_name: str) -> bool:
-    """Whether to ask for a reasoning section: model.reasoning; auto is off for models under 1B parameters.
-
-    Judged by the served name (the embedded gemma-3-270m-q4_k_m, a 135m or 0.5b model): the reasoning of
-    such a model is noise that costs most of its reply time and then steers its edits."""
-    if setting != "auto":
-        return setting == "on"
-    return _SMALL_MODEL.search(model_name.lower()) is None
-
-
-def _new_paths_named(task: str, root: Path) -> tuple[str, ...]:
-    """Path-like words of the task (`src/x.py`, `notes.md`) that name no existing file under root."""
-    found = []
-    for word in _PATH_WORD.findall(task):
-        rel = word.strip("./")
-        if rel and ".." not in rel.split("/") and not (root / rel).exists():
-            found.append(rel)
-    return tuple(found)

@@ -1,7 +1,8 @@
 """Realistic ways to break one function: each returns the broken lines, or None where it does not apply.
 
 The breaks are the small slips a fix request is usually about (a dropped line, a flipped comparison, a wrong
-call, an off-by-one), so a model trained to undo them learns the reply format on the user's own code.
+call, an off-by-one in a literal or after a call), so a model trained to undo them learns the reply format on
+the user's own code.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _OPERATOR_SWAPS: dict[str, str] = {
 _NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w.])")
 _CALL = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\(")
 _CONTINUED = (":", "{", "(", "[", ",", "\\")  # a line ending so opens a block or goes on to the next
+# what may stand before a call whose value an expression goes on to use (an operand, not a statement)
+_OPERAND_BEFORE = ("=", "(", "[", ",", "+", "-", "<", ">", "return", "if", "and", "or")
+# what may follow it so that `+ 1` binds to the call alone (not `len(x) + 1 // 2`, nor `f(x) + 1.attr`)
+_OPERAND_AFTER = ("", ")", "]", ",", ":", "+", "-", "<", ">", "=", "!", "#", "if", "else", "and", "or")
 _KEYWORDS = frozenset({"if", "for", "while", "return", "print", "not", "and", "or", "in", "elif", "with"})
 
 
@@ -66,6 +71,39 @@ def off_by_one(lines: list[str], rng: random.Random, names: Sequence[str]) -> li
     line = lines[index]
     broken = list(lines)
     broken[index] = f"{line[: match.start()]}{int(match.group(1)) + 1}{line[match.end() :]}"
+    return broken
+
+
+def _closing(line: str, open_at: int) -> int | None:
+    """Index of the parenthesis that closes the one at `open_at`, on the same line (None if it goes on)."""
+    depth = 0
+    for index in range(open_at, len(line)):
+        depth += {"(": 1, ")": -1}.get(line[index], 0)
+        if depth == 0:
+            return index
+    return None
+
+
+def shift_result(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
+    """Add or subtract one after a call that an expression uses (`len(items)` -> `len(items) + 1`): the
+    off-by-one that has no literal to nudge."""
+    spots = []
+    for i in _body_indices(lines):
+        line = lines[i]
+        for match in _CALL.finditer(line):
+            before = line[: match.start()].rstrip()
+            close = _closing(line, match.end() - 1)
+            if match.group(1) in _KEYWORDS or close is None or not before.endswith(_OPERAND_BEFORE):
+                continue
+            after = line[close + 1 :].strip()
+            if (not after or after.startswith(_OPERAND_AFTER[1:])) and not after.startswith(("**", "->")):
+                spots.append((i, close))
+    if not spots:
+        return None
+    index, close = rng.choice(spots)
+    line = lines[index]
+    broken = list(lines)
+    broken[index] = f"{line[: close + 1]} {rng.choice('+-')} 1{line[close + 1 :]}"
     return broken
 
 
@@ -111,6 +149,7 @@ BREAKERS: dict[str, Breaker] = {
     "off_by_one": off_by_one,
     "remove_line": remove_line,
     "rename_call": rename_call,
+    "shift_result": shift_result,
 }
 
 

@@ -30,9 +30,11 @@ pytestmark = [
 ]
 
 STATUSES = {
-    "passed", "failed", "unparseable", "rejected", "limit_iterations", "limit_tokens",
+    "passed", "failed", "tests_failed", "unparseable", "rejected", "limit_iterations", "limit_tokens",
     "repeated_edit", "repeated_failure", "timeout",
 }  # fmt: skip
+"""Every way a run may end on its own: since edits are held to the failing function (model.focus), the model's
+edit applies and the run can end with the tests still failing (tests_failed) instead of a rejection."""
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lingcode.edit import apply_edits, parse_reply
-from lingcode.tune.breakage import BREAKERS, remove_line
+from lingcode.tune.breakage import BREAKERS, remove_line, shift_result
 from lingcode.tune.data import file_window, is_validation, tasks_for_file, write_tasks
 from tests.tune.sample import SOURCE, make_repo
 
@@ -119,3 +119,19 @@ def test_other_files_come_from_the_same_side_of_the_split(tmp_path: Path) -> Non
     for line in train.getvalue().splitlines():
         user = json.loads(line)["messages"][1]["content"]
         assert not any(f"### {p}\n" in user for p in held_out)
+
+
+def test_shift_result_nudges_only_a_call_an_expression_uses() -> None:
+    lines = [
+        "def f(x):\n",
+        "    print(x)\n",
+        "    x.sort().reverse()\n",
+        "    y = len(x) // 2\n",
+        "    return max(x)\n",
+    ]
+    seen = set()
+    for seed in range(30):
+        broken = shift_result(lines, random.Random(seed), [])
+        assert broken is not None
+        seen.add(next(line for line, old in zip(broken, lines, strict=True) if line != old))
+    assert seen == {"    return max(x) + 1\n", "    return max(x) - 1\n"}  # not print(), a chain, or `// 2`
