@@ -300,6 +300,18 @@ def open_model(config: Config, progress: Callable[[str], None] | None = None) ->
     return ModelClient(model, state.base_url, progress=progress)
 
 
+def exited_hint(base_url: str) -> str:
+    """What to add to a model error when `base_url` is the embedded server and it has exited (llama.cpp died
+    mid-request, which a client only sees as a refused connection); empty otherwise."""
+    state = read_state()
+    if state is None or state.base_url.rstrip("/") != base_url.rstrip("/") or pid_alive(state.pid):
+        return ""
+    return (
+        f" (the embedded llama.cpp server exited: see {log_path()}; if llama-cpp-python's native build "
+        "crashes on this CPU, scripts/ensure-llama.sh VENV installs a portable one)"
+    )
+
+
 def url_host(host: str) -> str:
     """How to reach a server bound to host from this machine, as the host part of a URL."""
     if host in ("0.0.0.0", "", "::"):

@@ -98,3 +98,41 @@ def test_open_model_with_a_url_talks_to_it_directly(
     with open_model(config) as client:
         assert client.complete([{"role": "user", "content": "hi"}]).text == "hello from the stand-in"
         assert client.info().engine == "llama-cpp-python"
+
+
+def test_a_run_whose_embedded_server_died_says_so_and_names_the_fix(
+    stand_in: tuple[subprocess.Popen[str], ServerState], tmp_path: Path
+) -> None:
+    # llama.cpp that crashes mid-run looks, to the client, like a refused connection: the run's end says
+    # the embedded server exited and how to replace a native build that crashes on this CPU
+    from lingcode.loop.agent import Agent
+    from lingcode.model.client import ModelClient
+    from tests.conftest import git
+    from tests.loop.helpers import FILES, QUICK, make_config
+
+    child, state = stand_in
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    for name, text in FILES.items():
+        (root / name).write_text(str(text), encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "calc")
+    config = make_config(test_cmd=QUICK)
+    config.model.max_retries = 0
+    with ModelClient(config.model, state.base_url) as client:
+        client.info()  # discovered while the server lived
+        child.kill()
+        child.wait(timeout=10)
+        result = Agent(config, client, root, lambda event: None).run("fix the failing test")
+    assert result.status == "model_unavailable", result.message
+    assert "the embedded llama.cpp server exited" in result.message
+    assert "scripts/ensure-llama.sh" in result.message
+
+
+def test_no_hint_while_the_embedded_server_lives(stand_in: tuple[subprocess.Popen[str], ServerState]) -> None:
+    from lingcode.model.embedded import exited_hint
+
+    _, state = stand_in
+    assert exited_hint(state.base_url) == ""
+    assert exited_hint("http://127.0.0.1:9/v1") == ""  # not the embedded server at all
