@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lingcode.commands.common import load, resolve_root, root_option
+
+if TYPE_CHECKING:
+    from lingcode.config import ServeConfig
 
 
 def _say(message: str) -> None:
@@ -86,20 +90,12 @@ def command(
     another base model is refused (exit 2).
     """
     from lingcode.errors import UsageError
-    from lingcode.model import embedded, serve
-    from lingcode.model.vllm import shell_line, vllm_adapter, vllm_command
 
     if lora is not None and no_lora:
         raise UsageError("--lora and --no-lora contradict each other; give one")
 
     if stop:
-        stopped = embedded.stop_embedded()
-        _say(
-            f"stopped the embedded model server (pid {stopped.pid})"
-            if stopped
-            else "no embedded server is running"
-        )
-        return 0
+        return _stop()
     flags: dict[str, object] = {
         "serve.engine": engine,
         "serve.host": host,
@@ -118,6 +114,27 @@ def command(
     if model is not None:
         vllm = config.engine == "vllm"
         config = replace(config, vllm_model=model) if vllm else replace(config, model_path=model)
+    return _start(config, print_command=print_command, detach=detach)
+
+
+def _stop() -> int:
+    """`--stop`: end the embedded server this machine's commands share, if one runs."""
+    from lingcode.model import embedded
+
+    stopped = embedded.stop_embedded()
+    _say(
+        f"stopped the embedded model server (pid {stopped.pid})"
+        if stopped
+        else "no embedded server is running"
+    )
+    return 0
+
+
+def _start(config: ServeConfig, *, print_command: bool, detach: bool) -> int:
+    """Serve with the resolved settings, or only print the server's command line."""
+    from lingcode.model import embedded, serve
+    from lingcode.model.vllm import shell_line, vllm_adapter, vllm_command
+
     if config.engine == "vllm":
         if print_command:
             _out(shell_line(vllm_command(config, config.port or 8000, vllm_adapter(config, _say))))
