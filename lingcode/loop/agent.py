@@ -122,7 +122,7 @@ class Agent:
         except ModelUnavailable as exc:
             from lingcode.model.embedded import exited_hint
 
-            hint = exited_hint(self.ws.model.base_url)
+            hint = exited_hint(self.model.base_url)
             return self._finish(ModelDown(f"model server unavailable: {exc.message}{hint}"), started)
 
     def _begin(self, task: str, cancel: threading.Event | None) -> None:
