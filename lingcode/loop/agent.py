@@ -120,10 +120,7 @@ class Agent:
         except RunEnded as end:
             return self._finish(end, started)
         except ModelUnavailable as exc:
-            from lingcode.model.embedded import exited_hint
-
-            hint = exited_hint(self.model.base_url)
-            return self._finish(ModelDown(f"model server unavailable: {exc.message}{hint}"), started)
+            return self._finish(ModelDown(f"model server unavailable: {exc.message}"), started)
 
     def _begin(self, task: str, cancel: threading.Event | None) -> None:
         """The byte-stable prefix: the system prompt, then context and task (with failing tests, if any)."""

@@ -58,19 +58,32 @@ def failure_focus(files: Mapping[str, str], failing: str) -> dict[str, list[tupl
 
     Only names defined exactly once across `files` count: `__init__` or `run` in five classes says nothing
     about which one is at fault."""
-    named = Counter(call or frame for call, frame in _CALLED.findall(failing))
-    if not named:
-        return {}
-    found: list[tuple[str, int, int, str]] = []
+    return _pick(_definitions(files), _called(failing))
+
+
+def _called(failing: str) -> Counter[str]:
+    return Counter(call or frame for call, frame in _CALLED.findall(failing))
+
+
+def _definitions(files: Mapping[str, str]) -> list[tuple[str, int, int, str]]:
+    """(path, first line, last line, name) of every function and method in `files`."""
+    found = []
     for path, text in files.items():
         language = language_of(path)
         if language is None:
             continue
         for definition in extract(language, text.encode("utf-8", "replace")).definitions:
-            if definition.kind in _EDITABLE_KINDS and definition.name in named:
+            if definition.kind in _EDITABLE_KINDS:
                 found.append((path, definition.line, definition.end_line, definition.name))
-    defined = Counter(name for *_, name in found)
-    unique = [hit for hit in found if defined[hit[3]] == 1]
+    return found
+
+
+def _pick(
+    definitions: list[tuple[str, int, int, str]], named: Counter[str]
+) -> dict[str, list[tuple[int, int]]]:
+    hits = [hit for hit in definitions if hit[3] in named]
+    defined = Counter(name for *_, name in hits)
+    unique = [hit for hit in hits if defined[hit[3]] == 1]
     unique.sort(key=lambda hit: -named[hit[3]])  # stable: ties keep the files' order
     focus: dict[str, list[tuple[int, int]]] = {}
     for path, start, end, _ in unique[:MAX_FOCUS]:
@@ -89,18 +102,21 @@ class Focus:
     that named a definition (a broken edit's syntax error names no function, yet the fault is still there)."""
 
     def __init__(self) -> None:
-        self._source = ""
+        self._named: Counter[str] = Counter()
+        """The names called by the last failing output that named a definition."""
         self._last: dict[str, list[tuple[int, int]]] = {}
 
     def windows(
         self, files: Mapping[str, str], failing: str, say: Callable[[str], object]
     ) -> dict[str, list[tuple[int, int]]]:
         """The focus for `files` now (see failure_focus); `say` hears of each new place once."""
-        found = failure_focus(files, failing)
+        definitions = _definitions(files)  # parsed once a turn, whichever output the focus comes from
+        named = _called(failing)
+        found = _pick(definitions, named)
         if found:
-            self._source = failing
-        elif self._source:
-            found = failure_focus(files, self._source)
+            self._named = named
+        elif self._named:
+            found = _pick(definitions, self._named)
         if found and found != self._last:
             where = ", ".join(f"{p}:{a}-{b}" for p, ranges in found.items() for a, b in ranges)
             say(f"edits held to what the failing output calls: {where} (model.focus)")

@@ -61,10 +61,13 @@ class ModelClient:
         *,
         progress: Callable[[str], None] | None = None,
         info: ServerInfo | None = None,
+        down_hint: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
         self.base_url = base_url.rstrip("/")
         self._progress = progress
+        self._down_hint = down_hint
+        """Called with base_url when the server is given up on: what to add to the message (may be empty)."""
         self._info = info
         self._info_lock = threading.Lock()
         headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
@@ -260,6 +263,15 @@ class ModelClient:
             ) from None
 
     def _retrying(self, attempt: Callable[[], T], cancel: threading.Event | None) -> T:
+        try:
+            return self._retry_loop(attempt, cancel)
+        except ModelUnavailable as exc:
+            hint = self._down_hint(self.base_url) if self._down_hint is not None else ""
+            if not hint:
+                raise
+            raise ModelUnavailable(exc.message + hint) from None
+
+    def _retry_loop(self, attempt: Callable[[], T], cancel: threading.Event | None) -> T:
         tries = 0
         while True:
             tries += 1

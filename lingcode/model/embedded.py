@@ -285,7 +285,8 @@ def stop_embedded() -> ServerState | None:
 def open_model(config: Config, progress: Callable[[str], None] | None = None) -> ModelClient:
     """A client for config.model.base_url, or for the embedded server, started or reused as needed."""
     if config.model.base_url:
-        return ModelClient(config.model, config.model.base_url, progress=progress)
+        # a URL may still name the embedded server (`lingcode serve --detach` prints it)
+        return ModelClient(config.model, config.model.base_url, progress=progress, down_hint=exited_hint)
     if config.serve.engine == "vllm":
         raise ConfigError(
             "model.base_url is unset and serve.engine is vllm: start it with `lingcode serve --engine vllm` "
@@ -297,7 +298,7 @@ def open_model(config: Config, progress: Callable[[str], None] | None = None) ->
         context_window=config.model.context_window or state.n_ctx,
         engine="llama-cpp-python" if config.model.engine == "auto" else config.model.engine,
     )
-    return ModelClient(model, state.base_url, progress=progress)
+    return ModelClient(model, state.base_url, progress=progress, down_hint=exited_hint)
 
 
 def exited_hint(base_url: str) -> str:

@@ -37,6 +37,11 @@ _OPERAND_AFTER = ("", ")", "]", ",", ":", "+", "-", "<", ">", "=", "!", "#", "if
 _KEYWORDS = frozenset({"if", "for", "while", "return", "print", "not", "and", "or", "in", "elif", "with"})
 
 
+def _with_line(lines: list[str], index: int, text: str) -> list[str]:
+    """A copy of `lines` with line `index` replaced by `text`."""
+    return [*lines[:index], text, *lines[index + 1 :]]
+
+
 def _is_code(line: str) -> bool:
     stripped = line.strip()
     return bool(stripped) and not stripped.startswith(("#", "//", '"""', "'''", "@"))
@@ -57,9 +62,7 @@ def swap_operator(lines: list[str], rng: random.Random, names: Sequence[str]) ->
     if not spots:
         return None
     index, operator = rng.choice(spots)
-    broken = list(lines)
-    broken[index] = lines[index].replace(operator, _OPERATOR_SWAPS[operator], 1)
-    return broken
+    return _with_line(lines, index, lines[index].replace(operator, _OPERATOR_SWAPS[operator], 1))
 
 
 def off_by_one(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
@@ -69,9 +72,7 @@ def off_by_one(lines: list[str], rng: random.Random, names: Sequence[str]) -> li
         return None
     index, match = rng.choice(spots)
     line = lines[index]
-    broken = list(lines)
-    broken[index] = f"{line[: match.start()]}{int(match.group(1)) + 1}{line[match.end() :]}"
-    return broken
+    return _with_line(lines, index, f"{line[: match.start()]}{int(match.group(1)) + 1}{line[match.end() :]}")
 
 
 def _closing(line: str, open_at: int) -> int | None:
@@ -102,9 +103,7 @@ def shift_result(lines: list[str], rng: random.Random, names: Sequence[str]) -> 
         return None
     index, close = rng.choice(spots)
     line = lines[index]
-    broken = list(lines)
-    broken[index] = f"{line[: close + 1]} {rng.choice('+-')} 1{line[close + 1 :]}"
-    return broken
+    return _with_line(lines, index, f"{line[: close + 1]} {rng.choice('+-')} 1{line[close + 1 :]}")
 
 
 def remove_line(lines: list[str], rng: random.Random, names: Sequence[str]) -> list[str] | None:
@@ -139,9 +138,7 @@ def rename_call(lines: list[str], rng: random.Random, names: Sequence[str]) -> l
     index, match = rng.choice(spots)
     other = rng.choice([n for n in names if n != match.group(1)])
     line = lines[index]
-    broken = list(lines)
-    broken[index] = f"{line[: match.start(1)]}{other}{line[match.end(1) :]}"
-    return broken
+    return _with_line(lines, index, f"{line[: match.start(1)]}{other}{line[match.end(1) :]}")
 
 
 BREAKERS: dict[str, Breaker] = {

@@ -106,7 +106,6 @@ def test_a_run_whose_embedded_server_died_says_so_and_names_the_fix(
     # llama.cpp that crashes mid-run looks, to the client, like a refused connection: the run's end says
     # the embedded server exited and how to replace a native build that crashes on this CPU
     from lingcode.loop.agent import Agent
-    from lingcode.model.client import ModelClient
     from tests.conftest import git
     from tests.loop.helpers import FILES, QUICK, make_config
 
@@ -120,7 +119,8 @@ def test_a_run_whose_embedded_server_died_says_so_and_names_the_fix(
     git(root, "-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-qm", "calc")
     config = make_config(test_cmd=QUICK)
     config.model.max_retries = 0
-    with ModelClient(config.model, state.base_url) as client:
+    config.model.base_url = state.base_url  # the URL `lingcode serve --detach` printed
+    with open_model(config) as client:
         client.info()  # discovered while the server lived
         child.kill()
         child.wait(timeout=10)
