@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import sys
@@ -205,6 +206,40 @@ def data(
         raise output_error(exc, out) from None
     summary = f"{counts['train_tasks']} training and {counts['valid_tasks']} validation task(s)"
     click.echo(f"wrote {summary} and {counts['accepted_runs']} accepted run(s) to {out}", err=True)
+    return 0
+
+
+@command.command("merge")
+@click.argument("folder", type=_DIR, required=False)
+def merge(folder: Path | None) -> int:
+    """Fold a finished run's adapter into its base GGUF (merged.gguf): llama.cpp serves it at base speed.
+
+    `lingcode tune` does this itself when its base is a GGUF; this is for outputs written before it did.
+    FOLDER defaults to the adapter lingcode serve serves by default."""
+    from lingcode.tune.errors import require_tune_extra
+
+    require_tune_extra()
+    from lingcode.tune.adapter_check import MANIFEST, check_for_llama, read_manifest
+    from lingcode.tune.merge import merge_output
+
+    folder = (folder or default_adapter_dir()).resolve()
+    record = read_manifest(folder)
+    base_part = record.get("base_model")
+    base = Path(str(base_part.get("path"))) if isinstance(base_part, dict) else None
+    if base is None or base.suffix != ".gguf" or not base.is_file():
+        raise UsageError(f"{folder}: its base model {base} is not a GGUF file here; only those merge")
+    check_for_llama(folder, base)
+    try:
+        record["merged"] = merge_output(folder, base)
+        partial = folder / f".{MANIFEST}.partial"
+        partial.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, folder / MANIFEST)
+    except OSError as exc:
+        raise output_error(exc, folder) from None
+    merged = record["merged"]
+    click.echo(
+        f"wrote {folder / merged['file']}: {merged['tensors']} weights merged ({merged['type']})", err=True
+    )
     return 0
 
 

@@ -9,7 +9,8 @@ hook, finds it warm. A lock file keeps two commands that start at once from laun
 
 The adapter is serve.lora, else the default adapter (lingcode.tune.adapter_check.default_adapter_dir) when
 one is there and passes its checks (a broken default is skipped with a note, so no command fails for it);
-serve.no_lora serves the base model alone.
+serve.no_lora serves the base model alone. An adapter folder that holds its merged model (`lingcode tune
+merge`) has that one file served in place of base + adapter, under the same name.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def llama_command(config: ServeConfig, model: Path, port: int, adapter: Adapter 
         "-m",
         "llama_cpp.server",
         "--model",
-        str(model),
+        adapter.merged if adapter is not None and adapter.merged else str(model),
         "--model_alias",
         model_alias(model, adapter),  # the file's name is the most telling one we have
         "--host",
@@ -139,7 +140,7 @@ def llama_command(config: ServeConfig, model: Path, port: int, adapter: Adapter 
         command += ["--chat_format", chat_format]
     if config.threads is not None:
         command += ["--n_threads", str(config.threads), "--n_threads_batch", str(config.threads)]
-    if adapter is not None and adapter.gguf is not None:
+    if adapter is not None and adapter.gguf is not None and not adapter.merged:
         command += ["--lora_path", adapter.gguf]
     return command + list(config.extra_args)
 

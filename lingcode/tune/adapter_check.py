@@ -48,6 +48,8 @@ class Adapter:
     architecture: str | None
     steps: int | None
     data_sha256: str | None
+    merged: str | None = None
+    """The base model with this adapter folded in (`lingcode tune merge`), served in place of both."""
 
     @property
     def tag(self) -> str:
@@ -61,6 +63,8 @@ class Adapter:
             trained.append(f"{self.steps} steps")
         if self.data_sha256:
             trained.append(f"data sha256 {self.data_sha256[:12]}")
+        if self.merged:
+            trained.append(f"served merged: {Path(self.merged).name}")
         return f"{self.gguf or self.peft or self.source}" + (f" ({', '.join(trained)})" if trained else "")
 
     def as_json(self) -> dict[str, Any]:
@@ -85,9 +89,31 @@ def check_for_llama(source: Path, base_model: Path) -> Adapter:
     rank, alpha = _check_lora_tensors(header, base)
     architecture = header.text("general.architecture")
     _check_manifest_architecture(manifest, architecture, gguf)
+    sha256 = _sha256(gguf)
+    merged = _merged_model(gguf.parent, manifest, sha256, base) if manifest is not None else None
     return Adapter(
-        str(source), str(gguf), None, _sha256(gguf), rank, alpha, architecture, *_trained(manifest)
+        str(source), str(gguf), None, sha256, rank, alpha, architecture, *_trained(manifest), merged
     )
+
+
+def _merged_model(folder: Path, manifest: dict[str, Any], sha256: str, base: GgufHeader) -> str | None:
+    """The output's merged model when it was made from this very adapter and base, and is whole; else None
+    (then base + adapter is served, which computes the same)."""
+    section = manifest.get("merged")
+    if not isinstance(section, dict) or not isinstance(section.get("file"), str):
+        return None
+    path = (folder / section["file"]).resolve()
+    resolved = base.path.resolve()
+    made_from = (section.get("adapter_sha256"), section.get("base_path"), section.get("base_size"))
+    if folder.resolve() not in path.parents or made_from != (sha256, str(resolved), base.file_size):
+        return None
+    try:
+        header = read_header(path)
+    except GgufError:
+        return None
+    whole = header.data_end <= header.file_size and header.text("general.type") != "adapter"
+    same = header.text("general.architecture") == base.text("general.architecture")
+    return str(path) if whole and same else None
 
 
 def check_for_vllm(source: Path) -> Adapter:

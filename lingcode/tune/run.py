@@ -222,6 +222,11 @@ def _execute(request: TuneRequest, progress: Progress) -> dict[str, Any]:
     if request.data.folder is None:
         shutil.copytree(data, output / "data")
     record = manifest(request, dataset.data_sha256(data), history, extra)
+    if request.base.is_gguf:  # llama.cpp serves the merged model at the base's speed; vLLM takes peft/
+        from lingcode.tune.merge import merge_output
+
+        progress.note("lingcode: merging the adapter into the base model (merged.gguf)")
+        record["merged"] = merge_output(output, request.base.path)
     _write_json(output / MANIFEST, record)
     publish(staging, request.out)
     return record
