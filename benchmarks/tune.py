@@ -7,14 +7,18 @@ data shows them, and answered with one SEARCH/REPLACE reply:
          its seed; `--data` names the training data folder, checked against the adapter's data hash, or the
          split is made again with the manifest's seed);
   other  a second repository the adapter never saw (`--other-repo`, a git work tree or a bare mirror).
-Per request: usable edit (parses and applies: lingcode.edit), changed the file (a usable edit that is not a
-no-op), exact fix (the file is byte for byte the file before the break), reply seconds and tokens/s. Tasks
-whose reference fix would not fit in --max-tokens (at 3 characters a token) are left out for both models.
+Per request: usable edit (parses and applies as lingcode's loop applies it: lingcode.edit, a block whose path
+is made up moved to the shown file that holds its SEARCH lines; "of which path repaired" counts those),
+changed the file (a usable edit that is not a no-op), exact fix (the file is byte for byte the file before
+the break), reply seconds and tokens/s. Tasks whose reference fix would not fit in --max-tokens (at 3
+characters a token) are left out for both models.
 Two servers run at once and every task asks base then tuned, one request at a time, so both see the same
-machine load. Prints a table and the tuned/base ratios.
+machine load. `tuned` is the adapter as lingcode serves it: its merged model when the folder holds one;
+`--lora-too` adds a third server with the adapter applied at run time (`lora`), to compare the two. Prints a
+table and the ratios to base.
 
     .venv/bin/python benchmarks/tune.py --adapter DIR [--data DIR] [--other-repo PATH] [--tasks 20]
-        [--max-tokens 256] [--threads 2] [--show]
+        [--max-tokens 256] [--threads 2] [--show] [--lora-too]
 """
 
 from __future__ import annotations
@@ -30,14 +34,15 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lingcode.config import ModelConfig, ServeConfig
 from lingcode.edit import FormatError, apply_edits, parse_reply
 from lingcode.edit.grammar import GrammarLimits, constrained_grammar
+from lingcode.edit.retarget import retarget
 from lingcode.model import Constraint, ModelClient, embedded, process
 from lingcode.tune.adapter_check import Adapter, check_for_llama, read_manifest
 from lingcode.tune.data import tasks_for_file, tracked_files, write_tasks
@@ -69,6 +74,7 @@ class Tally:
     """Outcomes of one (set, model, mode)."""
 
     usable: int = 0
+    repaired: int = 0
     changed: int = 0
     exact: int = 0
     seconds: list[float] = field(default_factory=list)
@@ -174,24 +180,27 @@ def server(config: ServeConfig, model: Path, adapter: Adapter | None) -> Iterato
         child.wait()
 
 
-def score(case: Case, reply: str) -> tuple[bool, bool, bool]:
-    """(usable: parses and applies, changed: the file, exact: byte for byte what it was before the break)."""
+def score(case: Case, reply: str) -> tuple[bool, bool, bool, bool]:
+    """(usable: parses and applies, changed: the file, exact: byte for byte what it was before the break,
+    repaired: usable only because its made-up path was moved to the shown file, as lingcode's loop does)."""
     try:
         edits = parse_reply(reply)
     except FormatError:
-        return False, False, False
+        return False, False, False, False
     if not edits:
-        return False, False, False
+        return False, False, False, False
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / case.path).parent.mkdir(parents=True, exist_ok=True)
         (root / case.path).write_text(case.broken_file, encoding="utf-8")
+        edits, moved = retarget(edits, root, [case.path])
         result = apply_edits(edits, root)
         if not result.ok:
-            return False, False, False
+            return False, False, False, False
         if case.path not in result.changed_paths:
-            return True, False, False  # e.g. REPLACE copied from SEARCH: applies, fixes nothing
-        return True, True, (root / case.path).read_text(encoding="utf-8") == case.original_file
+            return True, False, False, bool(moved)  # e.g. REPLACE copied from SEARCH: applies, fixes nothing
+        exact = (root / case.path).read_text(encoding="utf-8") == case.original_file
+        return True, True, exact, bool(moved)
 
 
 def grammar_for(case: Case) -> Constraint:
@@ -212,18 +221,19 @@ def ask(client: ModelClient, case: Case, mode: str, max_tokens: int) -> tuple[st
 def run(
     sets: dict[str, list[Case]], clients: dict[str, ModelClient], args: argparse.Namespace
 ) -> dict[tuple[str, str, str], Tally]:
-    """Every case of every set, each mode, base then tuned, one request at a time."""
+    """Every case of every set, each mode, base then the tuned model(s), one request at a time."""
     tallies = {(s, m, mode): Tally() for s in sets for m in clients for mode in MODES}
     for set_name, cases in sets.items():
         for n, case in enumerate(cases, 1):
             for mode in MODES:
                 for model, client in clients.items():
                     reply, seconds, speed = ask(client, case, mode, args.max_tokens)
-                    usable, changed, exact = score(case, reply)
+                    usable, changed, exact, repaired = score(case, reply)
                     tally = tallies[(set_name, model, mode)]
                     tally.usable += usable
                     tally.changed += changed
                     tally.exact += exact
+                    tally.repaired += repaired
                     tally.seconds.append(seconds)
                     tally.speeds.append(speed)
                     print(
@@ -242,29 +252,31 @@ def run(
 
 
 def report(sets: dict[str, list[Case]], tallies: dict[tuple[str, str, str], Tally]) -> None:
-    """The table, then tuned/base ratios per set and mode."""
+    """The table, then each tuned model's ratios to base per set and mode."""
     print(
-        "| set | model | mode | tasks | usable edit | changed the file | exact fix | median s/reply "
-        "| median tokens/s |"
+        "| set | model | mode | tasks | usable edit | of which path repaired | changed the file | exact fix "
+        "| median s/reply | median tokens/s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (set_name, model, mode), tally in tallies.items():
         n = len(sets[set_name])
         print(
-            f"| {set_name} | {model} | {mode} | {n} | {100 * tally.usable / n:.0f}% | "
+            f"| {set_name} | {model} | {mode} | {n} | {100 * tally.usable / n:.0f}% | {tally.repaired} | "
             f"{100 * tally.changed / n:.0f}% | {100 * tally.exact / n:.0f}% | "
             f"{statistics.median(tally.seconds):.2f} | {statistics.median(tally.speeds):.1f} |"
         )
-    print("\n| set | mode | usable tuned/base | exact tuned/base | tokens/s tuned/base |")
-    print("|---|---|---|---|---|")
+    models = [model for model in dict.fromkeys(model for _, model, _ in tallies) if model != "base"]
+    print("\n| set | mode | model | usable model/base | exact model/base | tokens/s model/base |")
+    print("|---|---|---|---|---|---|")
     for set_name in sets:
         for mode in MODES:
-            base, tuned = tallies[(set_name, "base", mode)], tallies[(set_name, "tuned", mode)]
-            speed = statistics.median(tuned.speeds) / statistics.median(base.speeds)
-            print(
-                f"| {set_name} | {mode} | {_ratio(tuned.usable, base.usable)} | "
-                f"{_ratio(tuned.exact, base.exact)} | {speed:.2f} |"
-            )
+            for model in models:
+                base, tuned = tallies[(set_name, "base", mode)], tallies[(set_name, model, mode)]
+                speed = statistics.median(tuned.speeds) / statistics.median(base.speeds)
+                print(
+                    f"| {set_name} | {mode} | {model} | {_ratio(tuned.usable, base.usable)} | "
+                    f"{_ratio(tuned.exact, base.exact)} | {speed:.2f} |"
+                )
 
 
 def _ratio(tuned: int, base: int) -> str:
@@ -289,6 +301,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7, help="which tasks of the second repository")
     parser.add_argument("--show", action="store_true", help="print every reply")
+    parser.add_argument(
+        "--lora-too",
+        action="store_true",
+        help="when the adapter holds its merged model (served as `tuned`), serve base + adapter too (`lora`)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="build the tasks and grammars, ask nothing")
     args = parser.parse_args()
     global MAX_REPLY_TOKENS
@@ -312,8 +329,12 @@ def main() -> None:
                         f"{name} {case.path}:{case.function} {case.breakage} {len(grammar_for(case).grammar)}"
                     )
             return
-        with server(config, model, None) as base, server(config, model, adapter) as tuned:
-            tallies = run(sets, {"base": base, "tuned": tuned}, args)
+        with ExitStack() as stack:
+            clients = {"base": stack.enter_context(server(config, model, None))}
+            clients["tuned"] = stack.enter_context(server(config, model, adapter))
+            if args.lora_too and adapter.merged:  # the same adapter applied at run time, beside its merge
+                clients["lora"] = stack.enter_context(server(config, model, replace(adapter, merged=None)))
+            tallies = run(sets, clients, args)
     report(sets, tallies)
 
 

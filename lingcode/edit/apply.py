@@ -96,7 +96,7 @@ def _same_name(root: Path, name: str) -> list[str]:
     return found
 
 
-def _lines(text: str) -> list[str]:
+def block_lines(text: str) -> list[str]:
     """Lines of block text split on newlines only (a form feed or U+2028 inside a line stays in it)."""
     if not text:
         return []
@@ -182,7 +182,7 @@ class _Planner:
         try:
             if isinstance(edit, SearchReplace):
                 start, end, new = build.search_replace(
-                    text.lines, _lines(edit.search), _lines(edit.replace), self._block(path)
+                    text.lines, block_lines(edit.search), block_lines(edit.replace), self._block(path)
                 )
                 text.replace(start, end, new)
             else:

@@ -269,7 +269,12 @@ class Workspace:
     def apply(self, edits: Sequence[Edit], *, dry_run: bool = False) -> ApplyResult:
         """Apply all edits or none; a checkpoint of the user's work is taken before the first real write."""
         from lingcode.edit import apply_edits
+        from lingcode.edit.retarget import retarget
 
+        # before the paths are remembered; never onto a test file the task does not ask to change
+        edits, moved = retarget(edits, self.root, self._editable(self.context_paths))
+        for note in moved:
+            self.notice(note)
         if not dry_run:
             if self.checkpoint is None:
                 self.checkpoint = create_checkpoint(self.root)
