@@ -72,6 +72,10 @@ class ModelConfig(_Section):
     focus: Literal["auto", "on", "off"] = "auto"
     """Under constrained decoding, let a reply edit only the functions the failing test output calls (when it
     names any in the files shown); auto: on for models under 1B parameters by their served name."""
+    resample: Literal["auto", "on", "off"] = "auto"
+    """After an edit the tests reject, undo it and sample a fresh reply to the first prompt (temperature at
+    least 0.8, a new seed each time) instead of sending the failure back; auto: on for models under 1B
+    parameters by their served name, whose replies to the failure feedback are worse than a fresh sample."""
     engine: Literal["auto", "llama-cpp", "llama-cpp-python", "vllm", "openai"] = "auto"
     """Which server software answers (it decides how grammars are sent); auto asks the server."""
     retry_backoff: Annotated[float, Ge(0)] = 0.5

@@ -46,7 +46,7 @@ settings=()
 
 set +e
 "$lingcode" "${settings[@]}" run "Fix the bug that makes test_average in test_calc.py fail." \
-    --root "$work" --test-cmd "$(dirname "$lingcode")/python -m pytest -q" --max-iterations "${DEMO_ITERATIONS:-2}" \
+    --root "$work" --test-cmd "$(dirname "$lingcode")/python -m pytest -q" --max-iterations "${DEMO_ITERATIONS:-4}" \
     --output-format json "$@"
 rc=$?
 set -e

@@ -66,4 +66,3 @@ def _fits(edit: SearchReplace, lines: list[str] | None) -> bool:
     except build.BlockRejected:
         return False
     return True
-

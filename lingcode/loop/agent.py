@@ -38,6 +38,7 @@ from lingcode.loop.outcomes import (
     usage_json,
 )
 from lingcode.loop.requests import find_requests, send_answers
+from lingcode.loop.resample import resample, wants_resample
 from lingcode.loop.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ class Agent:
         """The checkpoint to keep (a Session's earlier one); None takes a fresh one before the first edit."""
         self.context_requests: dict[str, int] = {}
         """Requests for more context the model made this run, by kind (refused ones included)."""
+        self.resample = False
+        """model.resample: a failed edit is undone and the first reply sampled afresh (set per run)."""
+        self._prompt_len = self._samples = 0
 
     def run(self, task: str, cancel: threading.Event | None = None) -> RunResult:
         """Each turn: reply -> edits (or a context answer) -> apply -> checks -> done or feedback."""
@@ -90,6 +94,8 @@ class Agent:
                     "start", task=task, root=str(self.root), test_cmd=ws.test_cmd, no_apply=self.no_apply
                 )
                 self._begin(task, cancel)
+                self._prompt_len, self._samples = len(ws.messages), 0
+                self.resample = wants_resample(self.config.model.resample, self.model.info().model)
                 self._loop_start = (time.monotonic(), ws.timings["model_s"], ws.timings["checks_s"])
                 while True:
                     limits.check_time()
@@ -217,6 +223,11 @@ class Agent:
             raise Passed(f"the checks pass after {limits.iterations} round(s) of edits")
         self._environment_ok(check)
         self.tests_passed = False
+        if self.resample:  # a fresh sample of the first reply instead of the feedback (the last edit stays)
+            limits.next_round()
+            resample(ws, self._prompt_len, self._samples)
+            self._samples += 1
+            return
         limits.failure(check.output)
         limits.next_round()
         output, trimmed = ws.failure_text(check)

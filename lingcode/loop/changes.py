@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +27,23 @@ class Changes:
         """Take over the originals another tracker saw first (a loop run inside a session)."""
         for rel, before in other._original.items():
             self._original.setdefault(rel, before)
+
+    def revert(self) -> None:
+        """Give every touched file its original bytes back (a file the edits created is removed)."""
+        for rel, before in self._original.items():
+            path = self.root / rel
+            if self._read(rel) == before:
+                continue
+            if before is None:
+                path.unlink(missing_ok=True)
+                continue
+            mode = path.stat().st_mode & 0o7777 if path.is_file() else None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.lingcode-revert")
+            partial.write_bytes(before)
+            if mode is not None:
+                os.chmod(partial, mode)
+            os.replace(partial, path)
 
     def _read(self, rel: str) -> bytes | None:
         path = self.root / rel

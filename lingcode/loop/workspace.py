@@ -96,6 +96,8 @@ class Workspace:
         """The latest failing test output the model was shown (what the focus is read from)."""
         self.may_request = config.loop.max_context_requests > 0
         """Whether the grammar offers context requests (False once the run's allowance is spent)."""
+        self.sampling: tuple[float, int | None] | None = None
+        """(temperature, seed) for the next replies instead of the configured ones (model.resample)."""
 
     # -- prompts ---------------------------------------------------------------------------------------------
 
@@ -185,6 +187,7 @@ class Workspace:
                 on_delta=stream.feed,
                 cancel=cancel,
                 max_tokens=self.config.model.max_tokens,
+                sampling=self.sampling,
             )
         finally:
             self.timings["model_s"] += time.monotonic() - started

@@ -109,14 +109,19 @@ class ModelClient:
         on_delta: Callable[[str], None] | None = None,
         cancel: threading.Event | None = None,
         max_tokens: int | None = None,
+        sampling: tuple[float, int | None] | None = None,
     ) -> Reply:
         """Send a chat and return the whole reply; stream it through on_delta when that is given.
 
         A set `cancel` event stops the call (promptly while streaming) and returns what arrived so far with
-        finish_reason "cancelled".
+        finish_reason "cancelled". `sampling` (temperature, seed) replaces the configured ones for this call.
         """
         started = time.monotonic()
         body = self._body(messages, constraint, stream=on_delta is not None, max_tokens=max_tokens)
+        if sampling is not None:
+            body["temperature"] = sampling[0]
+            if sampling[1] is not None:
+                body["seed"] = sampling[1]
         try:
             return self._retrying(lambda: self._attempt(body, on_delta, cancel, started), cancel)
         except _Cancelled:

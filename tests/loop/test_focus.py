@@ -70,6 +70,7 @@ def _run(root: Path, replies: list[str], model: str, focus: str = "auto") -> tup
     config = make_config(test_cmd=PYTEST)
     config.model.constrain = True
     config.model.focus = focus  # type: ignore[assignment]
+    config.model.resample = "off"  # the focus through the failure feedback (test_resample.py: the other way)
     config.loop.max_context_requests = 3
     events: list[Any] = []
     with ScriptedServer(replies, model=model) as server:
