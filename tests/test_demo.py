@@ -24,11 +24,14 @@ def _demo(url: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_says_plainly_what_the_untuned_model_can_do_and_sends_the_seed() -> None:
+def test_demo_says_plainly_what_the_model_can_do_and_sends_the_seed(tmp_path: Path) -> None:
     with ScriptedServer(["I am not sure what to change."] * 8) as server:
-        done = _demo(server.base_url, DEMO_SEED="3", DEMO_TEMPERATURE="0.8")
+        done = _demo(server.base_url, DEMO_SEED="3", DEMO_TEMPERATURE="0.8", XDG_DATA_HOME=str(tmp_path))
     assert done.returncode == 0, done.stderr  # a clean end: lingcode ran, the model fixed nothing
-    assert "an untuned Gemma 3 270M base model" in done.stderr and "few bugs" in done.stderr
+    # no default adapter: the one that ships with lingcode, said so, and what a 270M model cannot do
+    shipped = DEMO.parents[1] / "lingcode" / "adapters" / "embedded"
+    assert f"the LoRA adapter that ships with lingcode\ndemo: ({shipped}:" in done.stderr
+    assert "fails on most real bugs" in done.stderr
     assert "--model-url" in done.stderr  # how to point it at a real model
     assert "did not fix the bug" in done.stderr
     assert server.requests and all(r["seed"] == 3 and r["temperature"] == 0.8 for r in server.requests)
