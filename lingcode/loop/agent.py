@@ -78,6 +78,8 @@ class Agent:
         self.resample = False
         """model.resample: a failed edit is undone and the first reply sampled afresh (set per run)."""
         self._prompt_len = self._samples = 0
+        self._sampling: tuple[float, int | None] | None = None
+        """(temperature, seed) of the next reply once resampling has begun; None: the configured ones."""
 
     def run(self, task: str, cancel: threading.Event | None = None) -> RunResult:
         """Each turn: reply -> edits (or a context answer) -> apply -> checks -> done or feedback."""
@@ -94,12 +96,12 @@ class Agent:
                     "start", task=task, root=str(self.root), test_cmd=ws.test_cmd, no_apply=self.no_apply
                 )
                 self._begin(task, cancel)
-                self._prompt_len, self._samples = len(ws.messages), 0
+                self._prompt_len, self._samples, self._sampling = len(ws.messages), 0, None
                 self.resample = wants_resample(self.config.model.resample, self.model.info().model)
                 self._loop_start = (time.monotonic(), ws.timings["model_s"], ws.timings["checks_s"])
                 while True:
                     limits.check_time()
-                    reply = ws.ask(cancel)
+                    reply = ws.ask(cancel, self._sampling)
                     limits.add_usage(reply.usage)
                     edits = self._read(reply.text, truncated=reply.truncated)
                     if edits is None:
@@ -225,7 +227,7 @@ class Agent:
         self.tests_passed = False
         if self.resample:  # a fresh sample of the first reply instead of the feedback (the last edit stays)
             limits.next_round()
-            resample(ws, self._prompt_len, self._samples)
+            self._sampling = resample(ws, self._prompt_len, self._samples)
             self._samples += 1
             return
         limits.failure(check.output)

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import difflib
-import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["Changes"]
+if TYPE_CHECKING:
+    from lingcode.edit import Edit
+
+__all__ = ["Changes", "edit_paths"]
+
+
+def edit_paths(edits: Sequence[Edit]) -> list[str]:
+    """Every path a list of edits touches (both sides of a rename)."""
+    paths: list[str] = []
+    for edit in edits:
+        paths.append(edit.path)
+        new_path = getattr(edit, "new_path", None)
+        if isinstance(new_path, str):
+            paths.append(new_path)
+    return paths
 
 
 class Changes:
@@ -29,21 +43,16 @@ class Changes:
             self._original.setdefault(rel, before)
 
     def revert(self) -> None:
-        """Give every touched file its original bytes back (a file the edits created is removed)."""
+        """Give every touched file its original bytes back, all or none (a file the edits created goes)."""
+        from lingcode.edit.journal import Change, commit
+
+        changes = []
         for rel, before in self._original.items():
-            path = self.root / rel
-            if self._read(rel) == before:
-                continue
-            if before is None:
-                path.unlink(missing_ok=True)
-                continue
-            mode = path.stat().st_mode & 0o7777 if path.is_file() else None
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.lingcode-revert")
-            partial.write_bytes(before)
-            if mode is not None:
-                os.chmod(partial, mode)
-            os.replace(partial, path)
+            if self._read(rel) != before:
+                path = self.root / rel
+                changes.append(Change(rel, before, path.stat().st_mode & 0o7777 if path.is_file() else None))
+        if changes:
+            commit(self.root, changes)
 
     def _read(self, rel: str) -> bytes | None:
         path = self.root / rel

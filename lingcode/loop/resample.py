@@ -29,11 +29,11 @@ def wants_resample(setting: str, model_name: str) -> bool:
     return is_small_model(model_name)
 
 
-def resample(ws: Workspace, prompt_len: int, count: int) -> None:
-    """Undo the run's edits and keep only the first prompt; the next replies get seed + count + 1."""
+def resample(ws: Workspace, prompt_len: int, count: int) -> tuple[float, int]:
+    """Undo the run's edits and keep only the first prompt; the (temperature, seed) to ask it again with."""
     ws.changes.revert()
     del ws.messages[prompt_len:]
     temperature = max(ws.config.model.temperature, RESAMPLE_TEMPERATURE)
-    ws.sampling = (temperature, (ws.config.model.seed or 0) + count + 1)
     ws.notice(f"the tests still fail: edit undone, asking for a fresh reply to the task (sample {count + 1})")
     ws.record("resample", sample=count + 1, temperature=temperature)
+    return temperature, (ws.config.model.seed or 0) + count + 1

@@ -18,7 +18,7 @@ from lingcode.config import Config
 from lingcode.errors import UsageError
 from lingcode.events import EventSink
 from lingcode.loop.agent import Agent
-from lingcode.loop.changes import Changes
+from lingcode.loop.changes import Changes, edit_paths
 from lingcode.loop.checkpoint import diff_since, drop_checkpoint, load_checkpoint, restore
 from lingcode.loop.checks import CheckResult
 from lingcode.loop.commit import commit_changes, commit_message
@@ -27,7 +27,7 @@ from lingcode.loop.lock import RunLock
 from lingcode.loop.outcomes import Cancelled, RunResult
 from lingcode.loop.requests import find_requests, send_answers
 from lingcode.loop.stream import split_reasoning
-from lingcode.loop.workspace import Workspace, edit_paths
+from lingcode.loop.workspace import Workspace
 from lingcode.prompts import render
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from lingcode.events import (
     ModelReplied,
     Notice,
 )
-from lingcode.loop.changes import Changes
+from lingcode.loop.changes import Changes, edit_paths
 from lingcode.loop.checkpoint import Checkpoint, create_checkpoint
 from lingcode.loop.checks import (
     CheckResult,
@@ -51,18 +51,7 @@ if TYPE_CHECKING:
     from lingcode.model import ModelClient
     from lingcode.model.reply import Constraint, Reply
 
-__all__ = ["Workspace", "edit_paths"]
-
-
-def edit_paths(edits: Sequence[Edit]) -> list[str]:
-    """Every path a list of edits touches (both sides of a rename)."""
-    paths: list[str] = []
-    for edit in edits:
-        paths.append(edit.path)
-        new_path = getattr(edit, "new_path", None)
-        if isinstance(new_path, str):
-            paths.append(new_path)
-    return paths
+__all__ = ["Workspace"]
 
 
 class Workspace:
@@ -96,8 +85,6 @@ class Workspace:
         """The latest failing test output the model was shown (what the focus is read from)."""
         self.may_request = config.loop.max_context_requests > 0
         """Whether the grammar offers context requests (False once the run's allowance is spent)."""
-        self.sampling: tuple[float, int | None] | None = None
-        """(temperature, seed) for the next replies instead of the configured ones (model.resample)."""
 
     # -- prompts ---------------------------------------------------------------------------------------------
 
@@ -174,8 +161,12 @@ class Workspace:
 
     # -- the model -------------------------------------------------------------------------------------------
 
-    def ask(self, cancel: threading.Event | None = None) -> Reply:
-        """One model turn over the conversation so far; streams deltas out and appends the reply."""
+    def ask(
+        self, cancel: threading.Event | None = None, sampling: tuple[float, int | None] | None = None
+    ) -> Reply:
+        """One model turn over the conversation so far; streams deltas out and appends the reply.
+
+        `sampling` (temperature, seed) replaces the configured ones for this reply (model.resample)."""
         stream = ReasoningStream(self.sink)
         constraint = self._constraint()
         self._fit_window()
@@ -187,7 +178,7 @@ class Workspace:
                 on_delta=stream.feed,
                 cancel=cancel,
                 max_tokens=self.config.model.max_tokens,
-                sampling=self.sampling,
+                sampling=sampling,
             )
         finally:
             self.timings["model_s"] += time.monotonic() - started

@@ -117,11 +117,7 @@ class ModelClient:
         finish_reason "cancelled". `sampling` (temperature, seed) replaces the configured ones for this call.
         """
         started = time.monotonic()
-        body = self._body(messages, constraint, stream=on_delta is not None, max_tokens=max_tokens)
-        if sampling is not None:
-            body["temperature"] = sampling[0]
-            if sampling[1] is not None:
-                body["seed"] = sampling[1]
+        body = self._body(messages, constraint, on_delta is not None, max_tokens, sampling)
         try:
             return self._retrying(lambda: self._attempt(body, on_delta, cancel, started), cancel)
         except _Cancelled:
@@ -133,17 +129,19 @@ class ModelClient:
         constraint: Constraint | None,
         stream: bool,
         max_tokens: int | None,
+        sampling: tuple[float, int | None] | None = None,
     ) -> dict[str, Any]:
         info = self.info()
+        temperature, seed = sampling or (self.config.temperature, self.config.seed)
         body: dict[str, Any] = {
             "model": info.model,
             "messages": [dict(m) for m in messages],
-            "temperature": self.config.temperature,
+            "temperature": temperature,
             "max_tokens": max_tokens or self.config.max_tokens,
             "stream": stream,
         }
-        if self.config.seed is not None:
-            body["seed"] = self.config.seed
+        if seed is not None:
+            body["seed"] = seed
         if stream:
             body["stream_options"] = {"include_usage": True}
         if constraint is not None:

@@ -126,15 +126,17 @@ MERGED_FILE = "merged.gguf"
 def merge_output(folder: Path, base: Path) -> dict[str, Any]:
     """Merge a tune output's adapter.gguf into base as folder/merged.gguf; return the manifest's `merged`.
 
-    The section ties the file to the adapter and the base it was made from: serving checks both before it
-    serves the merged model instead of base + adapter (lingcode.tune.adapter_check)."""
+    The section ties the file to the adapter and the base it was made from, and records its size: serving
+    checks all three before it serves the merged model instead of base + adapter
+    (lingcode.tune.adapter_check)."""
     import hashlib
 
-    adapter = folder / "adapter.gguf"
-    report = merge_adapter(base, adapter, folder / MERGED_FILE)
+    adapter, merged = folder / "adapter.gguf", folder / MERGED_FILE
+    report = merge_adapter(base, adapter, merged)
     resolved = base.resolve()
     return {
         "file": MERGED_FILE,
+        "size": merged.stat().st_size,
         "type": MERGED_TYPE,
         "tensors": report.merged,
         "adapter_sha256": hashlib.sha256(adapter.read_bytes()).hexdigest(),
