@@ -5,7 +5,8 @@ Two task sets, each a function broken the way `lingcode tune data` breaks them, 
 data shows them, and answered with one SEARCH/REPLACE reply:
   own    the validation split of this repository: the files the adapter's run held out (split by file with
          its seed; `--data` names the training data folder, checked against the adapter's data hash, or the
-         split is made again with the manifest's seed);
+         split is made again with the manifest's seed; trained on several repositories, this one must be
+         the first `--from-repo`, and only its held-out tasks count);
   other  a second repository the adapter never saw (`--other-repo`, a git work tree or a bare mirror).
 Per request: usable edit (parses and applies as lingcode's loop applies it: lingcode.edit, a block whose path
 is made up moved to the shown file that holds its SEARCH lines; "of which path repaired" counts those),
@@ -128,6 +129,9 @@ def own_cases(manifest: dict[str, Any], data: Path | None, count: int) -> list[C
         lines = (data / "valid.jsonl").read_text(encoding="utf-8").splitlines()
         data_manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
         seed = int(data_manifest.get("seed", seed))
+        parts = data_manifest.get("repositories")
+        if parts:  # trained on several repositories: this one is the first, whose tasks come first
+            lines = lines[: int(parts[0]["valid_tasks"])]
     else:
         train = manifest.get("train")
         fraction = float(train.get("valid_fraction", 0.1)) if isinstance(train, dict) else 0.1

@@ -44,7 +44,12 @@ def _data_options(func: Any) -> Any:
     """The options `tune` and `tune data` share: where the tasks come from and how they are split."""
     options = [
         click.option(
-            "--from-repo", "repo", type=_DIR, default=None, help="Repository whose functions become tasks."
+            "--from-repo",
+            "repos",
+            type=_DIR,
+            multiple=True,
+            help="Repository whose functions become tasks (default: this one). Repeatable: several teach"
+            " the reply format apart from one tree's paths.",
         ),
         click.option(
             "--source",
@@ -143,7 +148,7 @@ def _train(options: dict[str, Any]) -> int:
     run.check_output(out)
     data = run.DataSource(
         folder=Path(options["data_dir"]).resolve() if options["data_dir"] else None,
-        repo=None if options["data_dir"] else resolve_root(options["repo"]),
+        repos=() if options["data_dir"] else _roots(options["repos"]),
         source=options["source"],
         valid_fraction=options["valid_fraction"],
         exclude=tuple(options["exclude"]),
@@ -173,6 +178,12 @@ def _train(options: dict[str, Any]) -> int:
     return 0
 
 
+def _roots(repos: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Each `--from-repo` as its repository root (the current one when none is given), without repeats."""
+    roots = [resolve_root(repo) for repo in repos] if repos else [resolve_root(None)]
+    return tuple(dict.fromkeys(roots))
+
+
 def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
@@ -186,12 +197,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @_data_options
 @click.option("--out", type=_DIR, required=True, help="Output directory.")
 def data(
-    repo: Path | None, out: Path, source: str, seed: int, valid_fraction: float, exclude: tuple[str, ...]
+    repos: tuple[Path, ...],
+    out: Path,
+    source: str,
+    seed: int,
+    valid_fraction: float,
+    exclude: tuple[str, ...],
 ) -> int:
     """Write train.jsonl and valid.jsonl in chat format: functions broken and fixed, and accepted runs."""
     from lingcode.tune.dataset import MANIFEST, generate, replace_dir
 
-    root = resolve_root(repo)
+    roots = _roots(repos)
     out = out.resolve()
     if out.exists() and not (out / MANIFEST).is_file():
         raise UsageError(f"{out} exists and is not a `lingcode tune data` output; choose another --out")
@@ -200,7 +216,7 @@ def data(
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
             staging = Path(tmp) / "data"
             staging.mkdir()
-            counts = generate(staging, root, source, seed, valid_fraction, exclude)
+            counts = generate(staging, roots, source, seed, valid_fraction, exclude)
             replace_dir(staging, out)
     except OSError as exc:
         raise output_error(exc, out) from None

@@ -18,27 +18,45 @@ SPLITS = ("train.jsonl", "valid.jsonl")
 
 
 def generate(
-    staging: Path, root: Path, source: str, seed: int, fraction: float, exclude: Sequence[str] = ()
+    staging: Path,
+    roots: Sequence[Path],
+    source: str,
+    seed: int,
+    fraction: float,
+    exclude: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Write the splits into `staging`; accepted runs train only (their files are not known to split by)."""
+    """Write the splits into `staging` from every repository in `roots`, in order; accepted runs train only
+    (their files are not known to split by).
+
+    Several repositories teach the reply format apart from any one tree's paths: tuned on a single
+    repository, a small model learns to open every block with that repository's top folder."""
     from lingcode.loop.trajectory import export_sft
     from lingcode.tune.data import write_tasks
 
-    tasks, runs = (0, 0), 0
+    counts = {"train_tasks": 0, "valid_tasks": 0, "accepted_runs": 0}
+    per_repository = []
     with (
         (staging / "train.jsonl").open("w", encoding="utf-8") as train,
         (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
     ):
-        if source in ("both", "repo"):
-            tasks = write_tasks(root, seed, fraction, train, valid, exclude)
-        if source in ("both", "runs"):
-            runs = export_sft(root, train)
-    if source == "runs" and runs == 0:
-        raise UsageError(f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)")
-    if sum(tasks) + runs == 0:
-        raise UsageError(f"no function in {root} could be turned into a task (no parsable source files?)")
-    counts = {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
-    _write_manifest(staging, root, seed, fraction, exclude, counts)
+        for root in roots:
+            tasks, runs = (0, 0), 0
+            if source in ("both", "repo"):
+                tasks = write_tasks(root, seed, fraction, train, valid, exclude)
+            if source in ("both", "runs"):
+                runs = export_sft(root, train)
+            if source == "runs" and runs == 0:
+                raise UsageError(
+                    f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)"
+                )
+            if sum(tasks) + runs == 0:
+                raise UsageError(
+                    f"no function in {root} could be turned into a task (no parsable source files?)"
+                )
+            found = {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
+            per_repository.append({"source": str(root), **found})
+            counts = {key: counts[key] + found[key] for key in counts}
+    _write_manifest(staging, per_repository, seed, fraction, exclude, counts)
     return counts
 
 
@@ -60,17 +78,24 @@ def check_folder(folder: Path) -> None:
 
 
 def _write_manifest(
-    staging: Path, root: Path, seed: int, fraction: float, exclude: Sequence[str], counts: dict[str, int]
+    staging: Path,
+    per_repository: Sequence[dict[str, object]],
+    seed: int,
+    fraction: float,
+    exclude: Sequence[str],
+    counts: dict[str, int],
 ) -> None:
-    manifest = {
+    manifest: dict[str, object] = {
         "lingcode_version": __version__,
-        "source": str(root),
+        "source": per_repository[0]["source"],
         "seed": seed,
         "valid_fraction": fraction,
         "exclude": list(exclude),
         **counts,
-        "data_sha256": data_sha256(staging),
     }
+    if len(per_repository) > 1:
+        manifest["repositories"] = list(per_repository)
+    manifest["data_sha256"] = data_sha256(staging)
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 

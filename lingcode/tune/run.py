@@ -34,10 +34,10 @@ _RUN = "run.json"
 
 @dataclass(frozen=True)
 class DataSource:
-    """Where the training data comes from: a `tune data` folder, or generated from a repository."""
+    """Where the training data comes from: a `tune data` folder, or generated from repositories."""
 
     folder: Path | None = None
-    repo: Path | None = None
+    repos: tuple[Path, ...] = ()
     source: str = "both"
     valid_fraction: float = 0.1
     exclude: tuple[str, ...] = ()
@@ -46,8 +46,12 @@ class DataSource:
         """What a resumed run must share with the interrupted one about its data."""
         if self.folder is not None:
             return {"data": str(self.folder)}
+        # one repository keeps the key it always had, so a run interrupted before this resumes
+        where = (
+            {"repo": str(self.repos[0])} if len(self.repos) == 1 else {"repos": list(map(str, self.repos))}
+        )
         return {
-            "repo": str(self.repo),
+            **where,
             "source": self.source,
             "valid_fraction": self.valid_fraction,
             "exclude": list(self.exclude),
@@ -116,12 +120,12 @@ def prepare_staging(request: TuneRequest, progress: Progress) -> tuple[Path, Pat
 
 
 def _generate(data: Path, source: DataSource, seed: int) -> None:
-    assert source.repo is not None
+    assert source.repos
     partial = data.with_name(data.name + ".tmp")
     if partial.exists():
         shutil.rmtree(partial)
     partial.mkdir(parents=True)
-    dataset.generate(partial, source.repo, source.source, seed, source.valid_fraction, source.exclude)
+    dataset.generate(partial, source.repos, source.source, seed, source.valid_fraction, source.exclude)
     partial.rename(data)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,49 @@ def test_writes_both_splits_and_a_manifest(tmp_path: Path, capsys: pytest.Captur
     assert run_cli(["tune", "data", "--from-repo", str(repo), "--out", str(out), "--seed", "5"]) == 0
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8"))["seed"] == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "repo"]  # no staging left behind
+
+
+def test_several_repositories_each_give_tasks(tmp_path: Path) -> None:
+    first = make_repo(tmp_path / "first", {f"m{i}.py": SOURCE for i in range(6)})
+    second = make_repo(tmp_path / "second", {f"pkg/n{i}.py": SOURCE for i in range(6)})
+    out = tmp_path / "data"
+    args = ["tune", "data", "--from-repo", str(first), "--from-repo", str(second), "--out", str(out)]
+    assert run_cli([*args, "--valid-fraction", "0.3"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    parts = manifest["repositories"]
+    assert [part["source"] for part in parts] == [str(first.resolve()), str(second.resolve())]
+    assert manifest["train_tasks"] == sum(part["train_tasks"] for part in parts) > 0
+    assert all(part["train_tasks"] > 0 for part in parts)
+    seen = set()
+    for split in ("train", "valid"):
+        for line in (out / f"{split}.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            user, second_side = record["messages"][1]["content"], record["path"].startswith("pkg/")
+            seen.add(second_side)
+            # a task's prompt shows only its own repository's files, under their own paths
+            assert ("pkg/n" in user) is second_side
+            assert (re.search(r"(?<![/\w])m\d\.py", user) is not None) is not second_side
+    assert seen == {False, True}
+
+
+def test_a_bad_second_repository_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = make_repo(tmp_path / "first", {"m.py": SOURCE})
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    args = [
+        "tune",
+        "data",
+        "--from-repo",
+        str(first),
+        "--from-repo",
+        str(plain),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert run_cli(args) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a git repository" in err
+    assert not (tmp_path / "o").exists()
 
 
 def test_not_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
