@@ -8,8 +8,9 @@ hook, finds it warm. A lock file keeps two commands that start at once from laun
 `lingcode serve --stop` ends it.
 
 The adapter is serve.lora, else the default adapter (lingcode.tune.adapter_check.default_adapter_dir) when
-one is there and passes its checks (a broken default is skipped with a note, so no command fails for it);
-serve.no_lora serves the base model alone. An adapter folder that holds its merged model (`lingcode tune
+one is there and passes its checks (a broken default is skipped with a note, so no command fails for it),
+else, on the embedded model, the adapter that ships in lingcode/adapters/embedded; serve.no_lora serves the
+base model alone. An adapter folder that holds its merged model (`lingcode tune
 merge`) has that one file served in place of base + adapter, under the same name.
 """
 
@@ -84,25 +85,33 @@ def model_file(config: ServeConfig, progress: Callable[[str], None] | None = Non
     return path
 
 
+SHIPPED_ADAPTER = Path(__file__).resolve().parents[1] / "adapters" / "embedded"
+"""The adapter that ships with lingcode, trained with `lingcode tune` for the embedded model: served on it
+when the user has no default adapter of their own (benchmarks/RESULTS.md, "Fine-tuning: base vs tuned")."""
+
+
 def resolve_adapter(
     config: ServeConfig, model: Path, progress: Callable[[str], None] | None = None
 ) -> Adapter | None:
-    """The checked adapter to serve on model: serve.lora (AdapterError when unfit), else a fit default one."""
+    """The checked adapter to serve on model: serve.lora (AdapterError when unfit), else a fit default one:
+    the user's (`lingcode tune` writes it), else, on the embedded model only, the one lingcode ships."""
     if config.no_lora:
         return None
     if config.lora is not None:
         return check_for_llama(Path(config.lora), model)
-    default = default_adapter_dir()
+    default, which = default_adapter_dir(), "the default adapter"
     if not default.exists():
-        return None
+        if config.model_path or not (SHIPPED_ADAPTER / "adapter.gguf").is_file():
+            return None
+        default, which = SHIPPED_ADAPTER, "the adapter that ships with lingcode"
     try:
         adapter = check_for_llama(default, model)
     except AdapterError as exc:
         if progress is not None:
-            progress(f"not serving the default adapter: {exc}")
+            progress(f"not serving {which}: {exc}")
         return None
     if progress is not None:
-        progress(f"serving the default adapter {adapter.describe()}; --no-lora serves the base model")
+        progress(f"serving {which} {adapter.describe()}; --no-lora serves the base model")
     return adapter
 
 

@@ -7,6 +7,7 @@ server the user runs is never touched.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -21,7 +22,7 @@ import pytest
 from lingcode.cli import run_cli
 from lingcode.config import Config, ModelConfig, ServeConfig, cache_home
 from lingcode.model import Constraint, open_model
-from lingcode.model.embedded import ServerState, ensure_embedded, read_state
+from lingcode.model.embedded import SHIPPED_ADAPTER, ServerState, ensure_embedded, read_state
 from lingcode.model.process import is_healthy, pid_alive
 
 pytestmark = [
@@ -33,6 +34,9 @@ pytestmark = [
 ]
 
 CTX = 2048
+_SHIPPED_SHA = hashlib.sha256((SHIPPED_ADAPTER / "adapter.gguf").read_bytes()).hexdigest()
+SERVED = f"gemma-3-270m-q4_k_m+lora-{_SHIPPED_SHA[:12]}"
+"""What the embedded default serves when the user has no adapter: the base with the one lingcode ships."""
 MESSAGES = [{"role": "user", "content": "Count from 1 to 10, separated by spaces."}]
 
 
@@ -78,9 +82,13 @@ def test_open_model_reuses_the_running_server(server: ServerState) -> None:
     with open_model(_config(), notes.append) as client:
         info = client.info()
         assert client.base_url == server.base_url
-    assert notes == [f"using the embedded model server at {server.base_url} (pid {server.pid})"]
+    shipped, using = notes
+    assert shipped.startswith("serving the adapter that ships with lingcode ") and shipped.endswith(
+        "; --no-lora serves the base model"
+    )
+    assert using == f"using the embedded model server at {server.base_url} (pid {server.pid})"
     assert (info.engine, info.context_window, info.supports_grammar) == ("llama-cpp-python", CTX, True)
-    assert info.model == "gemma-3-270m-q4_k_m"
+    assert info.model == SERVED
 
 
 def test_complete_without_streaming(server: ServerState) -> None:
@@ -114,7 +122,7 @@ def test_doctor_json_reports_a_measured_speed(
     assert run_cli(["-c", f"serve.ctx_size={CTX}", "doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["base_url"] == server.base_url and report["engine"] == "llama-cpp-python"
-    assert report["model"] == "gemma-3-270m-q4_k_m" and report["context_window"] == CTX
+    assert report["model"] == SERVED and report["context_window"] == CTX
     assert report["grammar_works"] is True
     assert report["completion_tokens"] > 0 and report["tokens_per_s"] > 0 and report["ttft_s"] > 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 from lingcode.cli import run_cli
 from lingcode.config import Config, ModelConfig, ServeConfig, cache_home
 from lingcode.model import open_model
+from lingcode.model.embedded import SHIPPED_ADAPTER
 from lingcode.model.gguf import embedded_model_path
 from lingcode.tune.adapter_check import default_adapter_dir
 from tests.model.test_lora_check import make_adapter
@@ -109,3 +111,24 @@ def test_doctor_names_the_adapter_in_use(
     assert (
         f"adapter         {(folder / 'adapter.gguf').resolve()} (12 steps, data sha256 dddddddddddd)" in lines
     )
+
+
+def test_the_shipped_adapter_serves_the_embedded_model_when_the_user_has_none(
+    base_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No server starts here: the command line `lingcode serve` would run, for the embedded model."""
+    shipped = (SHIPPED_ADAPTER / "adapter.gguf").resolve()
+
+    def served(*args: str) -> tuple[str | None, str]:
+        assert run_cli(["serve", *args, "--print-command"]) == 0
+        captured = capsys.readouterr()
+        argv = shlex.split(captured.out)
+        return (argv[argv.index("--lora_path") + 1] if "--lora_path" in argv else None), captured.err
+
+    path, err = served()
+    assert path == str(shipped) and "serving the adapter that ships with lingcode" in err
+    assert served("--no-lora")[0] is None
+    assert served("--model", str(base_model))[0] is None, "a model the user names gets no shipped adapter"
+    mine = make_adapter(default_adapter_dir(), base_model, layers=range(2), rank=4, scale=0.01)
+    path, err = served()
+    assert path == str((mine / "adapter.gguf").resolve()) and "serving the default adapter" in err
