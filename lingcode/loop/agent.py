@@ -112,7 +112,10 @@ class Agent:
                     if result.ok and not result.changed_paths:
                         # a small model copies SEARCH into REPLACE; rerunning the tests would only repeat them
                         limits.next_round()
-                        ws.user("edit_unchanged")
+                        if self.resample:  # told so, it sends the same copy again: ask afresh instead
+                            self._resample("the edit changed nothing")
+                        else:
+                            ws.user("edit_unchanged")
                     elif not result.ok:
                         limits.next_round()
                         ws.user("edit_rejected", message=result.rejection_message())
@@ -227,8 +230,7 @@ class Agent:
         self.tests_passed = False
         if self.resample:  # a fresh sample of the first reply instead of the feedback (the last edit stays)
             limits.next_round()
-            self._sampling = resample(ws, self._prompt_len, self._samples)
-            self._samples += 1
+            self._resample("the tests still fail")
             return
         limits.failure(check.output)
         limits.next_round()
@@ -242,6 +244,11 @@ class Agent:
             diff=ws.changes.diff(),
             remaining=remaining,
         )
+
+    def _resample(self, why: str) -> None:
+        """Undo this run's edits and ask the first prompt again at the next seed (model.resample)."""
+        self._sampling = resample(self.ws, self._prompt_len, self._samples, why)
+        self._samples += 1
 
     def _finish(self, end: RunEnded, started: float) -> RunResult:
         """Turn the way the run ended into its result: restore on a dead server, log, emit Finished."""

@@ -29,11 +29,16 @@ def wants_resample(setting: str, model_name: str) -> bool:
     return is_small_model(model_name)
 
 
-def resample(ws: Workspace, prompt_len: int, count: int) -> tuple[float, int]:
-    """Undo the run's edits and keep only the first prompt; the (temperature, seed) to ask it again with."""
+def resample(
+    ws: Workspace, prompt_len: int, count: int, why: str = "the tests still fail"
+) -> tuple[float, int]:
+    """Undo the run's edits and keep only the first prompt; the (temperature, seed) to ask it again with.
+
+    Also after an edit that changed nothing (REPLACE = SEARCH): told so, a small model sends the same copy
+    again, and the run ends on the repeated edit (the four-repository adapter r6 on the demo)."""
     ws.changes.revert()
     del ws.messages[prompt_len:]
     temperature = max(ws.config.model.temperature, RESAMPLE_TEMPERATURE)
-    ws.notice(f"the tests still fail: edit undone, asking for a fresh reply to the task (sample {count + 1})")
+    ws.notice(f"{why}: edit undone, asking for a fresh reply to the task (sample {count + 1})")
     ws.record("resample", sample=count + 1, temperature=temperature)
     return temperature, (ws.config.model.seed or 0) + count + 1

@@ -53,3 +53,16 @@ def test_larger_models_keep_the_failure_feedback(make_repo: GitRepoFactory) -> N
     assert result.status == "passed", result.message
     assert len(bodies[1]["messages"]) == len(bodies[0]["messages"]) + 2, "the reply and the failure went back"
     assert bodies[1]["temperature"] == 0.0
+
+
+def test_an_edit_that_changes_nothing_is_asked_again_not_told(make_repo: GitRepoFactory) -> None:
+    """A small model told that its edit changed nothing sends the same copy again (until repeated_edit)."""
+    root = make_repo(FILES)
+    line = "    return sum(values) / (len(values) + 1)\n"
+    copied = f"calc.py\n<<<<<<< SEARCH\n{line}=======\n{line}>>>>>>> REPLACE\n"
+    result, bodies, events = _run(root, [copied, FIX], SMALL)
+    assert result.status == "passed" and result.iterations == 2, result.message
+    first, second = bodies
+    assert second["messages"] == first["messages"], "asked afresh, not told the edit changed nothing"
+    assert (second["temperature"], second["seed"]) == (0.8, 8)
+    assert any(isinstance(e, Notice) and e.message.startswith("the edit changed nothing") for e in events)
