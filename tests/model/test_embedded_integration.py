@@ -59,11 +59,15 @@ def server(model_cache: Path) -> Iterator[ServerState]:
     Session fixtures run before conftest isolates HOME: the data home is pointed at an empty folder here, so
     an adapter the user installed as the default is not served (the tests' own sessions would not see it).
     """
+    # the variables are set around the start and the stop only: held across the yield they would leak into
+    # every later test module of the session (whose own fixtures set them per test where they need them)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("XDG_CACHE_HOME", str(model_cache))
         patch.setenv("XDG_DATA_HOME", str(model_cache.parent / "xdg-data-empty"))
         state = ensure_embedded(ServeConfig(ctx_size=CTX), progress=print)
-        yield state
+    yield state
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(model_cache))
         run_cli(["serve", "--stop"])
 
 
