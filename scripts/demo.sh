@@ -29,8 +29,7 @@ demo: this runs on the embedded default, Gemma 3 270M, with the adapter that \`l
 demo: $adapter (served when it checks out: the next lines say; --no-lora on \`lingcode serve\` turns it off).
 NOTE
 elif [ -e "$shipped/manifest.json" ]; then
-    # the adapter that ships with lingcode: trained with `lingcode tune` on lingcode's own code (not examples/)
-    settings+=(-c "serve.lora=$shipped")
+    # lingcode serves the adapter it ships on the embedded model by itself (lingcode.model.embedded)
     cat >&2 <<NOTE
 demo: this runs on the embedded default, Gemma 3 270M, with the LoRA adapter that ships with lingcode
 demo: ($shipped: trained by \`lingcode tune\` on lingcode's own code, never on examples/; its manifest.json

@@ -29,9 +29,7 @@ def wants_resample(setting: str, model_name: str) -> bool:
     return is_small_model(model_name)
 
 
-def resample(
-    ws: Workspace, prompt_len: int, count: int, why: str = "the tests still fail"
-) -> tuple[float, int]:
+def resample(ws: Workspace, prompt_len: int, count: int, why: str) -> tuple[float, int]:
     """Undo the run's edits and keep only the first prompt; the (temperature, seed) to ask it again with.
 
     Also after an edit that changed nothing (REPLACE = SEARCH): told so, a small model sends the same copy

@@ -9,6 +9,7 @@ import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from lingcode import __version__
 from lingcode.errors import UsageError
@@ -30,34 +31,40 @@ def generate(
 
     Several repositories teach the reply format apart from any one tree's paths: tuned on a single
     repository, a small model learns to open every block with that repository's top folder."""
-    from lingcode.loop.trajectory import export_sft
-    from lingcode.tune.data import write_tasks
-
-    counts = {"train_tasks": 0, "valid_tasks": 0, "accepted_runs": 0}
-    per_repository = []
     with (
         (staging / "train.jsonl").open("w", encoding="utf-8") as train,
         (staging / "valid.jsonl").open("w", encoding="utf-8") as valid,
     ):
-        for root in roots:
-            tasks, runs = (0, 0), 0
-            if source in ("both", "repo"):
-                tasks = write_tasks(root, seed, fraction, train, valid, exclude)
-            if source in ("both", "runs"):
-                runs = export_sft(root, train)
-            if source == "runs" and runs == 0:
-                raise UsageError(
-                    f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)"
-                )
-            if sum(tasks) + runs == 0:
-                raise UsageError(
-                    f"no function in {root} could be turned into a task (no parsable source files?)"
-                )
-            found = {"train_tasks": tasks[0], "valid_tasks": tasks[1], "accepted_runs": runs}
-            per_repository.append({"source": str(root), **found})
-            counts = {key: counts[key] + found[key] for key in counts}
-    _write_manifest(staging, per_repository, seed, fraction, exclude, counts)
+        found = [_write_repository(root, source, seed, fraction, exclude, train, valid) for root in roots]
+    counts = {key: sum(part[key] for part in found) for key in _COUNTS}
+    parts = [{"source": str(root), **part} for root, part in zip(roots, found, strict=True)]
+    _write_manifest(staging, parts, seed, fraction, exclude, counts)
     return counts
+
+
+_COUNTS = ("train_tasks", "valid_tasks", "accepted_runs")
+
+
+def _write_repository(
+    root: Path,
+    source: str,
+    seed: int,
+    fraction: float,
+    exclude: Sequence[str],
+    train: IO[str],
+    valid: IO[str],
+) -> dict[str, int]:
+    """One repository's tasks and accepted runs onto the two streams; their counts."""
+    from lingcode.loop.trajectory import export_sft
+    from lingcode.tune.data import write_tasks
+
+    tasks = write_tasks(root, seed, fraction, train, valid, exclude) if source != "runs" else (0, 0)
+    runs = export_sft(root, train) if source != "repo" else 0
+    if source == "runs" and runs == 0:
+        raise UsageError(f"no accepted runs in {root} (lingcode run logs them; see `lingcode export-sft`)")
+    if sum(tasks) + runs == 0:
+        raise UsageError(f"no function in {root} could be turned into a task (no parsable source files?)")
+    return dict(zip(_COUNTS, (*tasks, runs), strict=True))
 
 
 def data_sha256(folder: Path) -> str:
