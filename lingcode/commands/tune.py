@@ -107,6 +107,13 @@ def _data_options(func: Any) -> Any:
     "--rank", type=click.IntRange(min=1), default=8, show_default=True, help="LoRA rank r (alpha = 2r)."
 )
 @click.option(
+    "--focus-weight",
+    type=click.FloatRange(min=1.0),
+    default=1.0,
+    show_default=True,
+    help="Loss weight of the lines a fix changes, against 1 for the lines it copies.",
+)
+@click.option(
     "--seq-len",
     type=click.IntRange(min=16),
     default=768,
@@ -156,6 +163,7 @@ def _train(options: dict[str, Any]) -> int:
     settings = TrainSettings(
         steps=options["steps"], seed=options["seed"], lr=options["lr"], rank=options["rank"],
         alpha=2.0 * options["rank"], seq_len=options["seq_len"], eval_every=options["eval_every"],
+        focus_weight=options["focus_weight"],
     )  # fmt: skip
     request = run.TuneRequest(
         out, base.resolve(options["base"]), data, settings, options["resume"], options["threads"]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from lingcode.tune.focus import changed_spans, focus_tokens
+
 TURN_START = "<start_of_turn>"
 TURN_END = "<end_of_turn>"
 _ROLES = {"user": "user", "assistant": "model"}
@@ -28,10 +30,15 @@ class Tokenizer(Protocol):
 
 @dataclass(frozen=True)
 class Sample:
-    """One training sequence: prompt then reply token ids; the loss covers ids[prompt_tokens:]."""
+    """One training sequence: prompt then reply token ids; the loss covers ids[prompt_tokens:].
+
+    `focus`: indices into the reply's tokens (0 = ids[prompt_tokens]) of the fix's changed lines, which
+    training may weight more (lingcode.tune.focus); empty when the reply has none or they are unclear.
+    """
 
     ids: tuple[int, ...]
     prompt_tokens: int
+    focus: tuple[int, ...] = ()
 
 
 def served_prompt(messages: Sequence[dict[str, str]]) -> str:
@@ -53,10 +60,12 @@ def encode(tokenizer: Tokenizer, messages: Sequence[dict[str, str]], seq_len: in
     if not messages or messages[-1]["role"] != "assistant":
         return None
     prompt = tokenizer.encode(served_prompt(messages[:-1]), add_special_tokens=True)
-    reply = tokenizer.encode(messages[-1]["content"] + TURN_END, add_special_tokens=False)
+    text = messages[-1]["content"] + TURN_END
+    reply = tokenizer.encode(text, add_special_tokens=False)
     if not reply or len(prompt) + len(reply) > seq_len:
         return None
-    return Sample(tuple(prompt + reply), len(prompt))
+    focus = focus_tokens(tokenizer, text, reply, changed_spans(text)) or ()
+    return Sample(tuple(prompt + reply), len(prompt), focus)
 
 
 def read_records(path: Path) -> Iterator[list[dict[str, str]]]:

@@ -26,6 +26,7 @@ from lingcode.edit.types import SearchReplace
 from lingcode.errors import UsageError
 from lingcode.prompts import render
 from lingcode.tune.breakage import break_function
+from lingcode.tune.focus import shared_ends
 
 _CONTEXT_LINES = 2
 _MAX_FILE_BYTES = 200_000
@@ -81,12 +82,7 @@ def is_validation(path: str, seed: int, fraction: float) -> bool:
 
 def fix_edit(path: str, broken_file: str, original: list[str], broken: list[str]) -> SearchReplace | None:
     """The smallest SEARCH/REPLACE that undoes the break, widened until its SEARCH is unique in the file."""
-    start = 0
-    while start < min(len(original), len(broken)) and original[start] == broken[start]:
-        start += 1
-    tail = 0
-    while tail < min(len(original), len(broken)) - start and original[-1 - tail] == broken[-1 - tail]:
-        tail += 1
+    start, tail = shared_ends(original, broken)
     for context in (_CONTEXT_LINES, _CONTEXT_LINES * 2, max(len(original), len(broken))):
         low = max(0, start - context)
         search = "".join(broken[low : max(low, len(broken) - tail + context)])

@@ -158,6 +158,8 @@ def manifest(
             "valid_loss_before": extra.get("valid_loss_before"),
             "lr": settings.lr,
             "seq_len": settings.seq_len,
+            "focus_weight": settings.focus_weight,
+            "focus_samples": extra.get("focus_samples"),
             "train_samples": extra.get("train_samples"),
             "skipped_samples": extra.get("skipped_samples"),
         },
@@ -252,7 +254,11 @@ def _samples(
     return (
         samples,
         validation_subset(valid, settings),
-        {"train_samples": len(samples), "skipped_samples": skipped},
+        {
+            "train_samples": len(samples),
+            "skipped_samples": skipped,
+            "focus_samples": sum(1 for sample in samples if sample.focus),
+        },
     )
 
 

@@ -44,12 +44,15 @@ class TrainSettings:
     eval_samples: int = 16
     checkpoint_every: int = 10
     warmup_steps: int = 10
+    focus_weight: float = 1.0  # loss weight of a fix's changed reply lines (lingcode.tune.focus)
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings a resumed run must share with the interrupted one: those that shape the weights."""
         settings = asdict(self)
         for free in ("steps", "eval_every", "eval_samples", "checkpoint_every"):
             del settings[free]
+        if self.focus_weight == 1.0:  # runs from before the setting existed resume as before
+            del settings["focus_weight"]
         settings["targets"] = list(self.targets)
         return settings
 
@@ -93,11 +96,13 @@ def validation_subset(samples: Sequence[Sample], settings: TrainSettings) -> lis
     return random.Random(f"{settings.seed}:valid").sample(list(samples), count)
 
 
-def reply_loss(model: PeftModel, sample: Sample, device: str) -> torch.Tensor:
-    """Mean cross-entropy of the reply tokens given everything before them.
+def reply_loss(model: PeftModel, sample: Sample, device: str, focus_weight: float = 1.0) -> torch.Tensor:
+    """Cross-entropy of the reply tokens given everything before them, averaged with weights.
 
-    Only the positions that predict a reply token go through the output layer (`logits_to_keep`): with
-    Gemma's 262k-token vocabulary that layer is most of a step's work, and the prompt's logits are unused.
+    A token of `sample.focus` weighs `focus_weight`, every other reply token 1 (1: the plain mean, as
+    evaluation reports it). Only the positions that predict a reply token go through the output layer
+    (`logits_to_keep`): with Gemma's 262k-token vocabulary that layer is most of a step's work, and the
+    prompt's logits are unused.
     """
     import torch
     from torch.nn.functional import cross_entropy
@@ -107,7 +112,12 @@ def reply_loss(model: PeftModel, sample: Sample, device: str) -> torch.Tensor:
         len(sample.ids) - sample.prompt_tokens + 1
     )  # the last prompt position predicts the first reply token
     logits = model(input_ids=ids, logits_to_keep=keep).logits
-    return cross_entropy(logits[0, :-1].float(), ids[0, sample.prompt_tokens :])
+    if focus_weight == 1.0 or not sample.focus:
+        return cross_entropy(logits[0, :-1].float(), ids[0, sample.prompt_tokens :])
+    losses = cross_entropy(logits[0, :-1].float(), ids[0, sample.prompt_tokens :], reduction="none")
+    weights = torch.ones_like(losses)
+    weights[list(sample.focus)] = focus_weight
+    return (losses * weights).sum() / weights.sum()
 
 
 def evaluate(model: PeftModel, samples: Sequence[Sample], device: str) -> float | None:
@@ -139,7 +149,12 @@ def _learning_rate(settings: TrainSettings, step: int) -> float:
 
 
 def train_step(
-    model: PeftModel, optimizer: torch.optim.Optimizer, sample: Sample, lr: float, device: str
+    model: PeftModel,
+    optimizer: torch.optim.Optimizer,
+    sample: Sample,
+    lr: float,
+    device: str,
+    focus_weight: float = 1.0,
 ) -> tuple[float, float]:
     """One forward, backward and AdamW step on one sample; (loss, tokens per second)."""
     import torch
@@ -147,7 +162,7 @@ def train_step(
     for group in optimizer.param_groups:
         group["lr"] = lr
     began = time.perf_counter()
-    loss = reply_loss(model, sample, device)
+    loss = reply_loss(model, sample, device, focus_weight)
     loss.backward()  # type: ignore[no-untyped-call]  # torch 2.13 leaves Tensor.backward unannotated
     torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
     optimizer.step()
@@ -178,7 +193,7 @@ def train(
         while step < settings.steps:
             sample = samples[sample_index(settings.seed, step, len(samples))]
             lr = _learning_rate(settings, step)
-            loss, rate = train_step(model, optimizer, sample, lr, device)
+            loss, rate = train_step(model, optimizer, sample, lr, device, settings.focus_weight)
             step += 1
             record: dict[str, Any] = {
                 "step": step,
