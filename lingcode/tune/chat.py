@@ -51,7 +51,9 @@ def served_prompt(messages: Sequence[dict[str, str]]) -> str:
     return text + f"{TURN_START}model\n"
 
 
-def encode(tokenizer: Tokenizer, messages: Sequence[dict[str, str]], seq_len: int) -> Sample | None:
+def encode(
+    tokenizer: Tokenizer, messages: Sequence[dict[str, str]], seq_len: int, focus: bool = False
+) -> Sample | None:
     """The sample for a record ending in the assistant's reply; None when it is longer than `seq_len`.
 
     Over-long samples are skipped, not cut: a cut reply teaches the model to stop mid-edit, and a cut prompt
@@ -64,8 +66,8 @@ def encode(tokenizer: Tokenizer, messages: Sequence[dict[str, str]], seq_len: in
     reply = tokenizer.encode(text, add_special_tokens=False)
     if not reply or len(prompt) + len(reply) > seq_len:
         return None
-    focus = focus_tokens(tokenizer, text, reply, changed_spans(text)) or ()
-    return Sample(tuple(prompt + reply), len(prompt), focus)
+    changed = (focus_tokens(tokenizer, text, reply, changed_spans(text)) or ()) if focus else ()
+    return Sample(tuple(prompt + reply), len(prompt), changed)
 
 
 def read_records(path: Path) -> Iterator[list[dict[str, str]]]:
@@ -78,12 +80,15 @@ def read_records(path: Path) -> Iterator[list[dict[str, str]]]:
 
 
 def encode_all(
-    tokenizer: Tokenizer, records: Iterable[list[dict[str, str]]], seq_len: int
+    tokenizer: Tokenizer, records: Iterable[list[dict[str, str]]], seq_len: int, focus: bool = False
 ) -> tuple[list[Sample], int]:
-    """The samples that fit, and how many records were skipped as too long (or without a reply)."""
+    """The samples that fit, and how many records were skipped as too long (or without a reply).
+
+    `focus`: find each reply's changed tokens too (only a weighted loss uses them).
+    """
     samples, skipped = [], 0
     for messages in records:
-        sample = encode(tokenizer, messages, seq_len)
+        sample = encode(tokenizer, messages, seq_len, focus)
         if sample is None:
             skipped += 1
         else:

@@ -244,7 +244,8 @@ def _samples(
     from lingcode.tune.chat import encode_all, read_records
     from lingcode.tune.trainer import validation_subset
 
-    samples, skipped = encode_all(tokenizer, read_records(data / "train.jsonl"), settings.seq_len)
+    weighted = settings.focus_weight != 1.0
+    samples, skipped = encode_all(tokenizer, read_records(data / "train.jsonl"), settings.seq_len, weighted)
     valid, _ = encode_all(tokenizer, read_records(data / "valid.jsonl"), settings.seq_len)
     if not samples:
         raise UsageError(

@@ -66,7 +66,7 @@ def test_a_block_that_only_deletes_or_changes_nothing_has_no_span() -> None:
 def test_sample_focus_names_the_changed_tokens() -> None:
     reply = render_edit(SearchReplace("m.py", BROKEN, FIXED))
     messages = [{"role": "user", "content": "Fix add."}, {"role": "assistant", "content": reply}]
-    sample = encode(CharTokenizer(), messages, seq_len=10_000)
+    sample = encode(CharTokenizer(), messages, seq_len=10_000, focus=True)
     assert sample is not None
     tokens = sample.ids[sample.prompt_tokens :]
     assert "".join(chr(tokens[i]) for i in sample.focus) == "    total = a + b\n"
