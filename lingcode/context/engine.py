@@ -264,8 +264,15 @@ def repo_map(root: Path, budget: int, config: ContextConfig | None = None, progr
         row = snap.conn.execute("SELECT text FROM rendered WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return str(row[0])
-        _update(snap, root, config, progress, terms=False)  # a task-free map does not rank by words
-        text = _render_map(snap, root, budget, config)
+        from lingcode.context.scanmap import scanned_map, wants_scan
+
+        if wants_scan(snap.conn, len(snap.blobs)):  # no full index yet: rank from a scan (see scan.py)
+            text = scanned_map(
+                snap.conn, root, snap.blobs, snap.basis, snap.changed, budget, config, progress
+            )
+        else:
+            _update(snap, root, config, progress, terms=False)  # a task-free map does not rank by words
+            text = _render_map(snap, root, budget, config)
         with snap.conn:
             snap.conn.execute("DELETE FROM rendered")  # only the latest state is worth keeping
             for name in {key, quick} - {None}:

@@ -18,7 +18,7 @@ import sqlite3
 import zlib
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import compress, repeat
 from operator import attrgetter
@@ -265,17 +265,27 @@ def _patch(base: RefIndex, blobs: dict[str, str], change: Diff, rows: dict[str, 
     )
 
 
-_MEMORY: dict[str, RefIndex] = {}
+_MEMORY: dict[tuple[str, str], RefIndex] = {}
+LATEST = "latest"
+"""The kept reference index of parsed records; `scan.KEPT` names the cold map's, of scanned ones."""
 
 
-def stored(conn: sqlite3.Connection) -> RefIndex | None:
+@dataclass(frozen=True)
+class RowSource:
+    """Where records' rows come from: the parsed rows by default; the cold map's scans (`scan.py`)."""
+
+    rows: Callable[[sqlite3.Connection, set[str]], dict[str, Row]] = fetch_rows
+    records: Callable[[sqlite3.Connection, dict[str, str]], list[FileRecord]] = load_records
+
+
+def stored(conn: sqlite3.Connection, kept: str = LATEST) -> RefIndex | None:
     """The latest reference index this process built for this index file, else the one stored in it."""
     key = memory_key(conn)
     if key is None:
         return None  # an in-memory index lives as long as this connection: nothing was kept
-    if key in _MEMORY:
-        return _MEMORY[key]
-    row = conn.execute("SELECT data FROM refindex WHERE key = 'latest'").fetchone()
+    if (key, kept) in _MEMORY:
+        return _MEMORY[key, kept]
+    row = conn.execute("SELECT data FROM refindex WHERE key = ?", (kept,)).fetchone()
     return None if row is None else decode(row[0], key.partition("\0")[0])
 
 
@@ -286,21 +296,24 @@ def records_for(
     basis: Basis | None = None,
     change: Diff | None = None,
     store: bool = False,
+    kept: str = LATEST,
+    source: RowSource = RowSource(),
 ) -> Records:
     """Records (with their reference index) for this path -> blob map: `base` patched, or built afresh.
 
     `change` is `diff(base, blobs, basis)` when the caller has it already; `store` stores the result
-    even when it is a small patch (rows of older contents were just dropped).
+    even when it is a small patch (rows of older contents were just dropped). `kept` names the stored
+    copy and `source` where rows come from (the cold map keeps one of scanned records beside it).
     """
     if base is not None:
         change = change or diff(base, blobs, basis)
     if base is None or change is None or len(change.changed) > _REBUILD_SHARE * max(len(blobs), 1):
-        ref = build(load_records(conn, blobs))
+        ref = build(source.records(conn, blobs))
         listed = set(ref.paths())
         ref.skipped = tuple(p for p in blobs if p not in listed)
         ref.basis, save = basis, True
     elif change.changed or change.gone:
-        ref = _patch(base, blobs, change, fetch_rows(conn, {blobs[p] for p in change.changed}))
+        ref = _patch(base, blobs, change, source.rows(conn, {blobs[p] for p in change.changed}))
         ref.basis, save = basis, ref.unsaved > _SAVE_AFTER
     elif base.basis != basis:
         # the same content reached from another listing (derived values name their index: not shared)
@@ -308,19 +321,21 @@ def records_for(
     else:
         ref, save = base, False
     if save or store:
-        _save(conn, ref)
+        _save(conn, ref, kept)
     key = memory_key(conn)
     if key is not None:
-        _MEMORY.clear()  # one is enough: the latest state of the one repository a process works in
-        _MEMORY[key] = ref
+        # one of each is enough: the latest state of the one repository a process works in
+        for other in [k for k in _MEMORY if k[1] == kept]:
+            del _MEMORY[other]
+        _MEMORY[key, kept] = ref
     records = Records(ref.records)
     records.refs = ref
     return records
 
 
-def _save(conn: sqlite3.Connection, ref: RefIndex) -> None:
+def _save(conn: sqlite3.Connection, ref: RefIndex, kept: str = LATEST) -> None:
     with conn:
-        conn.execute("INSERT OR REPLACE INTO refindex VALUES ('latest', ?)", (encode(ref),))
+        conn.execute("INSERT OR REPLACE INTO refindex VALUES (?, ?)", (kept, encode(ref)))
     ref.unsaved = 0
 
 
