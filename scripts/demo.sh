@@ -32,8 +32,9 @@ elif [ -e "$shipped/manifest.json" ]; then
     # lingcode serves the adapter it ships on the embedded model by itself (lingcode.model.embedded)
     cat >&2 <<NOTE
 demo: this runs on the embedded default, Gemma 3 270M, with the LoRA adapter that ships with lingcode
-demo: ($shipped: trained by \`lingcode tune\` on lingcode's own code, never on examples/; its manifest.json
-demo: says how). A small model that fixed a bug like this one in 9 of 10 seeded tries, judged by the tests.
+demo: ($shipped: trained by \`lingcode tune\` on lingcode's own code and flask, requests and click, never on
+demo: examples/; its manifest.json says how). A small model that fixed a bug like this one in 10 of 10 seeded
+demo: tries, each in its first round, judged by the tests.
 NOTE
 else
     cat >&2 <<'NOTE'
