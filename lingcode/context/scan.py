@@ -100,10 +100,9 @@ def scan_names(language: str, data: bytes) -> tuple[str, str]:
     text = b"\n" + data
     # a pattern with alternatives yields one group per alternative, the others empty
     defines = [m if isinstance(m, bytes) else b"".join(m) for m in _DEFINES[language].findall(text)]
-    if language == "python":
-        defines = [d for d in defines if d not in _BLOCK_KEYWORDS]
     uses = _AFTER.findall(text) + _CALLED.findall(text)
     if language == "python":
+        defines = [d for d in defines if d not in _BLOCK_KEYWORDS]
         for names in _IMPORTS.findall(text):
             uses.extend(w for w in _WORD.findall(names) if w != b"as")
     # one decode of the joined names, not one per name: a third of the scan's Python time
